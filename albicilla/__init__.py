@@ -1,0 +1,56 @@
+"""Albicilla: an OpenAI-compatible proxy that logs every chat completion exactly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from .config import Settings
+from .errors import ProxyError, error_body
+from .logstore import LogStore
+from .upstream import Upstream
+
+
+@dataclass
+class ProxyState:
+    settings: Settings
+    store: LogStore
+    upstream: Upstream
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the WSGI app; without settings, read them from the environment."""
+    from . import proxy
+
+    settings = settings or Settings.load()
+    app = Flask(__name__)
+    app.extensions["albicilla"] = ProxyState(
+        settings=settings, store=LogStore(settings.log_root), upstream=Upstream(settings)
+    )
+    app.register_blueprint(proxy.bp)
+
+    @app.get("/health")
+    def health() -> tuple[dict, int]:
+        report = app.extensions["albicilla"].store.health()
+        return report, 200
+
+    @app.errorhandler(ProxyError)
+    def proxy_error(err: ProxyError) -> tuple[dict, int]:
+        return err.body(), err.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException) -> tuple[dict, int]:
+        code = err.code or 500
+        message = f"Invalid URL ({_request_line()})" if code == 404 else err.description
+        kind = "invalid_request_error" if code < 500 else "server_error"
+        return error_body(message or err.name, kind, code="unknown_url" if code == 404 else None), code
+
+    return app
+
+
+def _request_line() -> str:
+    from flask import request
+
+    return f"{request.method} {request.path}"

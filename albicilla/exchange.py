@@ -1,0 +1,134 @@
+"""One request/response exchange: its record, written exactly once, even if the worker stops."""
+
+from __future__ import annotations
+
+import atexit
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from .logstore import LogStore, serialize_record
+from .sessions import session_file_name
+
+SCHEMA_VERSION = 1
+SHUTDOWN_REASON = "worker shutdown"
+
+# Exchanges not yet recorded in this process, so a stopping worker can still write them.
+_in_flight: set[Exchange] = set()
+_atexit_registered = False
+
+
+class Exchange:
+    """Collects what the record needs while a request is served; `finish` writes it once."""
+
+    def __init__(
+        self,
+        store: LogStore,
+        *,
+        endpoint: str,
+        session_id: str,
+        request: Any,
+        stream: bool,
+        arrived: float | None = None,
+    ) -> None:
+        self.store = store
+        self.endpoint = endpoint
+        self.session_id = session_id
+        self.request = request
+        self.stream = stream
+        self.arrived = time.time() if arrived is None else arrived
+        self.status = 0
+        # For a stream in progress: returns the completion rebuilt so far.
+        self.partial_response: Callable[[], Any] | None = None
+        self.finished = False
+        _track(self)
+
+    def finish(
+        self,
+        *,
+        status: int | None = None,
+        response: Any = None,
+        complete: bool,
+        error: str | None,
+    ) -> bool:
+        """Write the record; later calls do nothing. Returns whether the line was stored."""
+        if self.finished:
+            return False
+        self.finished = True
+        _in_flight.discard(self)
+        if status is not None:
+            self.status = status
+        record = self.record(response=response, complete=complete, error=error)
+        arrived = datetime.fromtimestamp(self.arrived, timezone.utc)
+        name = session_file_name(self.session_id)
+        return self.store.append(arrived.strftime("%Y-%m-%d"), name, serialize_record(record))
+
+    def record(self, *, response: Any, complete: bool, error: str | None) -> dict[str, Any]:
+        return build_record(
+            arrived=self.arrived,
+            session_id=self.session_id,
+            request=self.request,
+            response=response,
+            status=self.status,
+            stream=self.stream,
+            complete=complete,
+            error=error,
+            duration_ms=(time.time() - self.arrived) * 1000.0,
+            endpoint=self.endpoint,
+        )
+
+    def abandon(self, reason: str = SHUTDOWN_REASON) -> None:
+        """Record whatever is known now: the worker is going away mid-exchange."""
+        partial = self.partial_response() if self.partial_response else None
+        self.finish(response=partial, complete=False, error=reason)
+
+
+def build_record(
+    *,
+    arrived: float,
+    session_id: str,
+    request: Any,
+    response: Any,
+    status: int,
+    stream: bool,
+    complete: bool,
+    error: str | None,
+    duration_ms: float,
+    endpoint: str,
+) -> dict[str, Any]:
+    return {
+        "timestamp": utc_timestamp(arrived),
+        "session_id": session_id,
+        "request": request,
+        "response": response,
+        "status": status,
+        "stream": stream,
+        "complete": complete,
+        "error": error,
+        "duration_ms": round(duration_ms, 3),
+        "endpoint": endpoint,
+        "schema_version": SCHEMA_VERSION,
+    }
+
+
+def utc_timestamp(epoch: float) -> str:
+    moment = datetime.fromtimestamp(epoch, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def abandon_in_flight(reason: str = SHUTDOWN_REASON) -> int:
+    """Write a partial record for every exchange still open; returns how many."""
+    pending = list(_in_flight)
+    for exchange in pending:
+        exchange.abandon(reason)
+    return len(pending)
+
+
+def _track(exchange: Exchange) -> None:
+    global _atexit_registered
+    _in_flight.add(exchange)
+    if not _atexit_registered:
+        # A worker leaving through sys.exit (SIGINT, SIGQUIT, graceful timeout) runs this.
+        atexit.register(abandon_in_flight)
+        _atexit_registered = True

@@ -1,0 +1,116 @@
+"""The JSONL log store: one locked, single-write append per record, and the store's health."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+# How long a writer waits for another process's lock before appending without it (an O_APPEND
+# write of one line is still never interleaved on a local filesystem).
+LOCK_PATIENCE_S = 10.0
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def serialize_record(record: dict[str, Any]) -> bytes:
+    """The whole line, built before any lock is taken."""
+    try:
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        return text.encode("utf-8") + b"\n"
+    except UnicodeEncodeError:
+        # Lone surrogates from a client's JSON cannot be UTF-8; escaped JSON keeps them exactly.
+        return json.dumps(record, separators=(",", ":")).encode("ascii") + b"\n"
+
+
+class LogStore:
+    """Appends lines under `root/<day>/<name>.jsonl` and remembers whether the last append failed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.last_error: str | None = None
+        self.failures = 0
+        self._report_lock = threading.Lock()
+
+    def append(self, day: str, name: str, line: bytes) -> bool:
+        try:
+            append_line(self.root, day, name + ".jsonl", line)
+        except OSError as exc:
+            self._failed(f"cannot write {day}/{name}.jsonl: {exc.strerror or exc}")
+            return False
+        if self.last_error is not None:
+            self.last_error = None
+            print("albicilla: log store recovered, logging resumed", file=sys.stderr, flush=True)
+        return True
+
+    def _failed(self, reason: str) -> None:
+        self.failures += 1
+        self.last_error = reason
+        print(f"albicilla: record lost: {reason}", file=sys.stderr, flush=True)
+
+    def health(self) -> dict[str, Any]:
+        if self.last_error is None:
+            return {"status": "ok"}
+        return {"status": "degraded", "reason": self.last_error, "records_lost": self.failures}
+
+
+def append_line(root: Path, day: str, file_name: str, line: bytes) -> None:
+    """Append one line to root/day/file_name under an exclusive flock, in one write."""
+    dir_fd = _open_day_dir(root, day)
+    try:
+        fd = os.open(file_name, _FILE_FLAGS, 0o600, dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
+    try:
+        locked = _lock(fd)
+        try:
+            size = os.fstat(fd).st_size
+            # A torn last line (a writer killed mid-write) must not swallow this record.
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            if locked:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _open_day_dir(root: Path, day: str) -> int:
+    path = os.path.join(root, day)
+    try:
+        return os.open(path, _DIR_FLAGS)
+    except FileNotFoundError:
+        pass
+    os.makedirs(root, mode=0o700, exist_ok=True)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    return os.open(path, _DIR_FLAGS)
+
+
+def _lock(fd: int) -> bool:
+    """Take the lock without blocking the process: a blocking flock would freeze every greenlet."""
+    deadline = time.monotonic() + LOCK_PATIENCE_S
+    delay = 0.0002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+        if time.monotonic() > deadline:
+            print("albicilla: log lock busy, appending without it", file=sys.stderr, flush=True)
+            return False
+        time.sleep(delay)  # cooperative under gevent's monkey-patching
+        delay = min(delay * 2, 0.02)

@@ -1,0 +1,55 @@
+"""Which session a request belongs to, and the safe file name that session is logged under."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+ANONYMOUS = "anonymous"
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_SLUG_JUNK = re.compile(r"[^A-Za-z0-9._-]+")
+# The shape of a hashed name; a plain id of this shape is hashed too, so names stay injective.
+_HASHED_NAME = re.compile(r"(?:.*-)?[0-9a-f]{12}")
+
+
+def resolve_session_id(
+    body: Mapping[str, Any],
+    headers: Mapping[str, str],
+    session_headers: Sequence[str],
+) -> str:
+    """The body's `user`, else the first session header present, else the hashed bearer token."""
+    user = body.get("user")
+    if isinstance(user, str) and user:
+        return user
+    for name in session_headers:
+        value = headers.get(name)
+        if value:
+            return value
+    token = bearer_token(headers.get("Authorization", ""))
+    if token:
+        return "key-" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return ANONYMOUS
+
+
+def bearer_token(authorization: str) -> str:
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return ""
+    return token.strip()
+
+
+def session_file_name(session_id: str) -> str:
+    """A file name (without `.jsonl`) that stays in its directory and is unique per id.
+
+    Plain ids are used as they are. Anything else becomes a readable slug plus `-` plus 12 hex
+    digits of the id's SHA-256.
+    """
+    if _PLAIN_NAME.fullmatch(session_id) and not _HASHED_NAME.fullmatch(session_id):
+        return session_id
+    digest = hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    ascii_id = unicodedata.normalize("NFKD", session_id).encode("ascii", "ignore").decode()
+    slug = _SLUG_JUNK.sub("-", ascii_id).strip("-._")[:64]
+    return f"{slug}-{digest}" if slug else f"session-{digest}"

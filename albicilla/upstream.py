@@ -1,0 +1,173 @@
+"""The shared upstream `requests.Session`, header rules in both directions, timeouts and URLs."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+
+from .config import Settings
+from .errors import ProxyError, UpstreamTimeout, UpstreamUnavailable
+
+# RFC 9110 7.6.1 hop-by-hop headers, plus the ones a proxy must set itself.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
+_SAFE_PATH_CHARS = "/:@!$&'()*+,;=-._~"
+READ_SIZE = 65536
+
+
+class UpstreamBroken(Exception):
+    """The upstream stopped sending mid-body; `reason` goes into the record."""
+
+    def __init__(self, reason: str, *, timeout: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.timeout = timeout
+
+    def as_error(self) -> ProxyError:
+        """What a client gets when this happens before it was sent any byte."""
+        return UpstreamTimeout(self.reason) if self.timeout else UpstreamUnavailable(self.reason)
+
+
+class Upstream:
+    """One per worker: a pooled session created on first use, with settings fixed at start."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.base = settings.upstream_base
+        self.timeout = (settings.connect_timeout, settings.read_timeout)
+        self.pool_size = settings.worker_connections
+        # Read once: requests would otherwise re-read the proxy environment on every call.
+        self.proxies = requests.utils.get_environ_proxies(self.base + "/")
+        self.verify: bool | str = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
+        self._session: requests.Session | None = None
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            self._session = build_session(self.pool_size)
+        return self._session
+
+    def url(self, path: str, query: bytes = b"") -> str:
+        url = self.base + quote(path, safe=_SAFE_PATH_CHARS)
+        if query:
+            url += "?" + query.decode("latin-1")
+        return url
+
+    def send(
+        self, method: str, path: str, query: bytes, headers: dict[str, str], body: Any
+    ) -> requests.Response:
+        """Send and return the response with its body unread; network failures become 502/504."""
+        try:
+            return self.session.request(
+                method,
+                self.url(path, query),
+                data=body,
+                headers=headers,
+                stream=True,
+                timeout=self.timeout,
+                allow_redirects=False,
+                proxies=self.proxies,
+                verify=self.verify,
+            )
+        except requests.Timeout as exc:
+            raise UpstreamTimeout(f"upstream timed out: {_short(exc)}") from None
+        except (requests.ConnectionError, requests.exceptions.InvalidURL) as exc:
+            raise UpstreamUnavailable(f"upstream unreachable: {_short(exc)}") from None
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+def build_session(pool_size: int) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    # Send only what the client sent; requests' default User-Agent/Accept headers are not ours.
+    session.headers.clear()
+    # One client's cookie must never reach another client's request.
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def forward_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """End-to-end request headers to send upstream (Authorization included)."""
+    pairs = list(pairs)
+    dropped = _NOT_FORWARDED | _connection_tokens(pairs)
+    return {name: value for name, value in pairs if name.lower() not in dropped}
+
+
+def client_headers(
+    pairs: Iterable[tuple[str, str]], *, decoded: bool, keep_length: bool = False
+) -> list[tuple[str, str]]:
+    """Upstream response headers to give the client."""
+    pairs = list(pairs)
+    dropped = HOP_BY_HOP | _connection_tokens(pairs)
+    if not keep_length:
+        dropped = dropped | {"content-length"}
+    if decoded:
+        dropped = dropped | {"content-encoding", "content-length"}
+    return [(name, value) for name, value in pairs if name.lower() not in dropped]
+
+
+def _connection_tokens(pairs: list[tuple[str, str]]) -> frozenset[str]:
+    tokens = {
+        token.strip().lower()
+        for name, value in pairs
+        if name.lower() == "connection"
+        for token in value.split(",")
+    }
+    return frozenset(tokens)
+
+
+def iter_body(response: requests.Response, *, decode: bool) -> Iterator[bytes]:
+    """Yield body bytes as soon as they arrive (read1, never waiting to fill a buffer)."""
+    raw = response.raw
+    try:
+        while True:
+            chunk = raw.read1(READ_SIZE, decode_content=decode)
+            if not chunk:
+                return
+            yield chunk
+    except urllib3.exceptions.ReadTimeoutError:
+        raise UpstreamBroken("upstream read timeout", timeout=True) from None
+    except urllib3.exceptions.DecodeError:
+        raise UpstreamBroken("upstream sent a body that cannot be decoded") from None
+    except (urllib3.exceptions.HTTPError, OSError):
+        raise UpstreamBroken("upstream connection lost") from None
+
+
+def read_body(response: requests.Response) -> bytes:
+    """The whole decoded body."""
+    return b"".join(iter_body(response, decode=True))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    # urllib3 nests the real cause at the end: keep the message short and readable.
+    if "(Caused by" in text:
+        text = text.split("(Caused by", 1)[1].rstrip(")")
+    return text.strip()[:300]

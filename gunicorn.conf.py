@@ -1,0 +1,39 @@
+"""gunicorn settings for `gunicorn wsgi:app`, driven by the same PROXY_* variables and `.env`.
+
+Imports nothing of the app: workers build it themselves after gevent has patched them.
+"""
+
+import os
+import sys
+
+from dotenv import load_dotenv
+
+# .env never overrides a variable that is already set.
+if os.path.isfile(".env"):
+    load_dotenv(".env", override=False)
+
+if not os.environ.get("PROXY_UPSTREAM_ENDPOINT", "").strip():
+    print("albicilla: error: set PROXY_UPSTREAM_ENDPOINT (or put it in .env)", file=sys.stderr)
+    sys.exit(2)
+
+_host = os.environ.get("PROXY_HOST", "0.0.0.0")
+# Where to listen: PROXY_HOST/PROXY_PORT, like albicilla-proxy.
+bind = f"[{_host}]:{os.environ.get('PROXY_PORT', '9000')}" if ":" in _host else (
+    f"{_host}:{os.environ.get('PROXY_PORT', '9000')}"
+)
+# Worker processes; each serves many connections as greenlets.
+workers = int(os.environ.get("PROXY_WORKERS", "2"))
+# gevent: streams are long-lived and mostly waiting on the upstream.
+worker_class = "gevent"
+# Simultaneous clients per worker (also the size of the upstream connection pool).
+worker_connections = int(os.environ.get("PROXY_WORKER_CONNECTIONS", "1000"))
+# Seconds in-flight streams get to finish after SIGTERM before the worker is killed.
+graceful_timeout = float(os.environ.get("PROXY_GRACEFUL_TIMEOUT", "30"))
+# Keep client connections open between calls, as SDK connection pools expect.
+keepalive = 75
+# Must stay off under gevent: the app (and its sockets) is built in each patched worker.
+preload_app = False
+# gunicorn >= 25.1 opens a control socket at one fixed path; parallel instances would collide.
+control_socket_disable = True
+# Errors to stderr; no access log (it would only repeat what the JSONL log holds).
+errorlog = "-"
