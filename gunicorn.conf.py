@@ -28,7 +28,7 @@ worker_class = "gevent"
 # Simultaneous clients per worker (also the size of the upstream connection pool).
 worker_connections = int(os.environ.get("PROXY_WORKER_CONNECTIONS", "1000"))
 # Seconds in-flight streams get to finish after SIGTERM before the worker is killed.
-graceful_timeout = float(os.environ.get("PROXY_GRACEFUL_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("PROXY_GRACEFUL_TIMEOUT", "30"))
 # Keep client connections open between calls, as SDK connection pools expect.
 keepalive = 75
 # Must stay off under gevent: the app (and its sockets) is built in each patched worker.

@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--graceful-timeout",
-        type=float,
+        type=int,
         help="seconds streams may finish after SIGTERM (PROXY_GRACEFUL_TIMEOUT, 30)",
     )
     return parser

@@ -40,7 +40,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024 * 1024
     workers: int = 2
     worker_connections: int = 1000
-    graceful_timeout: float = 30.0
+    graceful_timeout: int = 30
     # Base URL without a trailing "/v1", so "/v1/..." paths can be appended as they came.
     upstream_base: str = field(init=False)
 
@@ -81,7 +81,7 @@ _PARSERS = {
     "max_body_bytes": int,
     "connect_timeout": float,
     "read_timeout": float,
-    "graceful_timeout": float,
+    "graceful_timeout": int,
 }
 
 

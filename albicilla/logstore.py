@@ -16,7 +16,8 @@ from typing import Any
 # write of one line is still never interleaved on a local filesystem).
 LOCK_PATIENCE_S = 10.0
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+# Read-write: the torn-line check reads the last byte.
+_FILE_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def serialize_record(record: dict[str, Any]) -> bytes:

@@ -1,0 +1,219 @@
+"""A scriptable OpenAI-like upstream on a real socket, for end-to-end tests and benchmarks.
+
+Run it as `python -m tests.support.fake_upstream --port N`. Each request picks its behaviour with
+the `X-Scenario` header (query-string syntax), e.g. `stream?chunks=50&delay=0.01&framing=close`:
+
+  json                       a chat.completion (Content-Length)
+  stream                     SSE chunks: chunks=N, delay=S, framing=chunked|close|length,
+                             tools=K parallel tool calls, done=0 to omit [DONE]
+  cut                        like stream, then the connection is dropped mid-body after=N chunks
+  stall                      like stream, then silence for stall=S seconds after=N chunks
+  status                     code=N with an OpenAI error body
+  html                       code=N with an HTML page
+  empty                      200 with an empty body
+  sleep                      wait delay=S before answering (connect/read timeouts)
+
+`GET /_requests` lists what was received (method, path, headers, body); `DELETE /_requests`
+clears it. Anything without a scenario gets `json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import socketserver
+import threading
+import time
+from urllib.parse import parse_qsl
+
+_received: list[dict] = []
+_lock = threading.Lock()
+
+
+def completion(content: str, model: str = "fake-model") -> dict:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1764000000,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+    }
+
+
+def stream_events(chunks: int, tools: int = 0, done: bool = True) -> list[bytes]:
+    """The SSE events of one streamed completion: role, N content tokens, tool calls, usage."""
+
+    def event(payload: dict) -> bytes:
+        return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+    base = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1764000000,
+            "model": "fake-model"}
+    events = [event({**base, "choices": [
+        {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})]
+    for i in range(chunks):
+        events.append(event({**base, "choices": [
+            {"index": 0, "delta": {"content": f"tok{i} "}, "finish_reason": None}]}))
+    for t in range(tools):
+        events.append(event({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
+            {"index": t, "id": f"call_{t}", "type": "function",
+             "function": {"name": f"fn{t}", "arguments": ""}}]}, "finish_reason": None}]}))
+        for part in ('{"x": ', f"{t}", "}"):
+            events.append(event({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
+                {"index": t, "function": {"arguments": part}}]}, "finish_reason": None}]}))
+    finish = "tool_calls" if tools else "stop"
+    events.append(event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}))
+    events.append(event({**base, "choices": [], "usage": {
+        "prompt_tokens": 3, "completion_tokens": chunks, "total_tokens": 3 + chunks}}))
+    if done:
+        events.append(b"data: [DONE]\n\n")
+    return events
+
+
+def expected_content(chunks: int) -> str:
+    return "".join(f"tok{i} " for i in range(chunks))
+
+
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while self._one_request():
+            pass
+
+    def _one_request(self) -> bool:
+        line = self.rfile.readline(65537)
+        if not line or not line.strip():
+            return False
+        method, target, _ = line.decode("latin-1").split(" ", 2)
+        headers: dict[str, str] = {}
+        while True:
+            h = self.rfile.readline(65537)
+            if h in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = h.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        body = self._read_body(headers)
+        path, _, query = target.partition("?")
+        if path == "/_requests":
+            with _lock:
+                if method == "DELETE":
+                    _received.clear()
+                data = json.dumps(_received).encode()
+            self._send(200, "application/json", data)
+            return True
+        with _lock:
+            _received.append({"method": method, "path": target, "headers": headers,
+                              "body": body.decode("utf-8", "replace")})
+        scenario, _, params = headers.get("x-scenario", "json").partition("?")
+        args = dict(parse_qsl(params))
+        return getattr(self, "do_" + scenario, self.do_json)(args, body)
+
+    def _read_body(self, headers: dict[str, str]) -> bytes:
+        if "chunked" in headers.get("transfer-encoding", ""):
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        return self.rfile.read(int(headers.get("content-length", "0") or 0))
+
+    def _send(self, status: int, ctype: str, data: bytes, extra: str = "") -> None:
+        head = (f"HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\n"
+                f"Content-Length: {len(data)}\r\n{extra}\r\n")
+        self.wfile.write(head.encode() + data)
+        self.wfile.flush()
+
+    def do_json(self, args: dict, body: bytes) -> bool:
+        try:
+            model = json.loads(body).get("model", "fake-model")
+        except (ValueError, AttributeError):
+            model = "fake-model"
+        self._send(200, "application/json", json.dumps(completion("Hello!", model)).encode())
+        return True
+
+    def do_sleep(self, args: dict, body: bytes) -> bool:
+        time.sleep(float(args.get("delay", "5")))
+        return self.do_json(args, body)
+
+    def do_status(self, args: dict, body: bytes) -> bool:
+        err = {"error": {"message": "scripted", "type": "x", "param": None, "code": "scripted"}}
+        self._send(int(args.get("code", "500")), "application/json", json.dumps(err).encode())
+        return True
+
+    def do_html(self, args: dict, body: bytes) -> bool:
+        self._send(int(args.get("code", "502")), "text/html", b"<html><h1>502 Bad Gateway</h1>")
+        return True
+
+    def do_empty(self, args: dict, body: bytes) -> bool:
+        self._send(200, "application/json", b"")
+        return True
+
+    def do_stream(self, args: dict, body: bytes) -> bool:
+        chunks = int(args.get("chunks", "5"))
+        delay = float(args.get("delay", "0"))
+        framing = args.get("framing", "chunked")
+        events = stream_events(chunks, int(args.get("tools", "0")), args.get("done", "1") == "1")
+        cut_after = int(args["after"]) if "after" in args else None
+        head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+        if framing == "chunked":
+            head += "Transfer-Encoding: chunked\r\n"
+        elif framing == "length":
+            head += f"Content-Length: {sum(map(len, events))}\r\n"
+        else:
+            head += "Connection: close\r\n"
+        self.wfile.write((head + "\r\n").encode())
+        self.wfile.flush()
+        for i, ev in enumerate(events):
+            if cut_after is not None and i == cut_after:
+                return self._interrupt(args)
+            if delay and i:
+                time.sleep(delay)
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(ev), ev) if framing == "chunked" else ev)
+            self.wfile.flush()
+        if framing == "chunked":
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+            return True
+        return framing == "length"
+
+    do_cut = do_stream
+    do_stall = do_stream
+
+    def _interrupt(self, args: dict) -> bool:
+        if "stall" in args:
+            time.sleep(float(args["stall"]))
+        # An abortive close (RST) after a partial body.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        return False
+
+
+class Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    with Server((args.host, args.port), Handler) as server:
+        print(server.server_address[1], flush=True)
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

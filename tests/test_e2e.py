@@ -1,0 +1,261 @@
+"""End to end: the official openai SDK -> a real gunicorn (gevent workers) -> a real upstream."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import openai
+import pytest
+import requests
+
+from conftest import API_KEY, read_records
+from support.fake_upstream import expected_content
+from support.procs import BIN, ROOT, fake_upstream, gunicorn, proxy_env, runner
+
+pytestmark = pytest.mark.e2e
+MESSAGES = [{"role": "user", "content": "Say hello"}]
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    with fake_upstream() as running:
+        yield running
+
+
+@pytest.fixture
+def proxy(upstream, log_root, tmp_path):
+    with gunicorn(upstream.url, log_root, tmp_path, workers=3) as running:
+        yield running
+
+
+def sdk(proxy, scenario: str = "json", **headers: str) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url=proxy.url + "/v1",
+        api_key=API_KEY,
+        max_retries=0,
+        default_headers={"X-Scenario": scenario, **headers},
+    )
+
+
+def test_sdk_non_streaming_call_is_logged_as_received(proxy, log_root):
+    with sdk(proxy) as client:
+        reply = client.chat.completions.create(model="gpt-x", messages=MESSAGES, user="alice")
+    [record] = read_records(log_root)
+    assert record["response"] == reply.model_dump(mode="json", exclude_unset=True)
+    assert record["request"] == {"model": "gpt-x", "messages": MESSAGES, "user": "alice"}
+    assert (record["session_id"], record["status"], record["complete"]) == ("alice", 200, True)
+    assert (log_root / record["timestamp"][:10] / "alice.jsonl").is_file()
+
+
+@pytest.mark.parametrize("framing", ["chunked", "close", "length"])
+def test_sdk_stream_is_relayed_and_rebuilt_for_every_framing(proxy, log_root, framing):
+    scenario = f"stream?chunks=20&tools=2&framing={framing}"
+    with sdk(proxy, scenario) as client:
+        stream = client.chat.completions.create(
+            model="gpt-x", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
+        chunks = list(stream)
+    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert content == expected_content(20)
+    [record] = read_records(log_root)
+    assert (record["stream"], record["complete"], record["error"]) == (True, True, None)
+    message = record["response"]["choices"][0]["message"]
+    assert message["content"] == expected_content(20)
+    assert [(c["id"], c["function"]["name"], json.loads(c["function"]["arguments"]))
+            for c in message["tool_calls"]] == [("call_0", "fn0", {"x": 0}),
+                                                ("call_1", "fn1", {"x": 1})]
+    assert record["response"]["usage"]["completion_tokens"] == 20
+    assert record["response"]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_first_token_is_not_held_back(proxy, log_root):
+    # 7 events 0.4 s apart: a buffering proxy would deliver the first one seconds late.
+    scenario = "stream?chunks=3&delay=0.4&framing=close"
+    started = time.monotonic()
+    with requests.post(
+        proxy.url + "/v1/chat/completions",
+        json={"model": "m", "messages": MESSAGES, "stream": True},
+        headers={"X-Scenario": scenario},
+        stream=True,
+    ) as response:
+        pieces = response.raw.stream(1024, decode_content=False)
+        first = next(pieces)
+        first_at = time.monotonic() - started
+        rest = b"".join(pieces)
+        total = time.monotonic() - started
+    assert first.startswith(b"data: "), (first, rest)
+    assert total > 2.0, (first, rest)
+    assert first_at < total / 2
+
+
+def test_client_disconnect_mid_stream_writes_partial_record(proxy, log_root):
+    body = json.dumps({"model": "m", "messages": MESSAGES, "stream": True, "user": "gone"})
+    with socket.create_connection(("127.0.0.1", proxy.port)) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"X-Scenario: stream?chunks=50&delay=0.1\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n{body}".encode()
+        )
+        assert b"tok0" in _read_until(sock, b"tok0")
+    record = _wait_for_record(log_root)
+    assert (record["complete"], record["error"]) == (False, "client disconnected")
+    content = record["response"]["choices"][0]["message"]["content"]
+    assert content.startswith("tok0 ") and len(content) < len(expected_content(50))
+
+
+def test_upstream_cut_mid_stream_sends_error_event_and_partial_record(proxy, log_root):
+    with requests.post(
+        proxy.url + "/v1/chat/completions",
+        json={"model": "m", "messages": MESSAGES, "stream": True},
+        headers={"X-Scenario": "cut?chunks=10&after=4"},
+        stream=True,
+    ) as response:
+        body = response.content
+    events = [e for e in body.split(b"\n\n") if e]
+    assert events[-1].startswith(b"data: ")
+    assert json.loads(events[-1][6:])["error"]["message"] == "upstream connection lost"
+    [record] = read_records(log_root)
+    assert (record["status"], record["complete"]) == (200, False)
+    assert record["error"] == "upstream connection lost"
+    assert record["response"]["choices"][0]["message"]["content"] == "tok0 tok1 tok2 "
+
+
+def test_concurrent_streams_into_one_session_leave_one_intact_line_each(proxy, log_root):
+    count = 200
+
+    def call(i: int) -> str:
+        with sdk(proxy, "stream?chunks=10&delay=0.01") as client:
+            stream = client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": f"n{i}"}], stream=True,
+                user="shared",
+            )
+            return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+
+    with ThreadPoolExecutor(64) as pool:
+        contents = list(pool.map(call, range(count)))
+    assert contents == [expected_content(10)] * count
+    [path] = list(log_root.rglob("*.jsonl"))
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    records = [json.loads(line) for line in lines[:-1]]
+    assert len(records) == count
+    assert sorted(r["request"]["messages"][0]["content"] for r in records) == sorted(
+        f"n{i}" for i in range(count)
+    )
+    assert all(r["complete"] and r["response"]["choices"][0]["message"]["content"]
+               == expected_content(10) for r in records)
+
+
+def test_sigterm_lets_streams_in_flight_finish_and_refuses_new(upstream, log_root, tmp_path):
+    with gunicorn(upstream.url, log_root, tmp_path, workers=2) as proxy:
+        got: dict[str, bytes] = {}
+
+        def slow_stream() -> None:
+            with requests.post(
+                proxy.url + "/v1/chat/completions",
+                json={"model": "m", "messages": MESSAGES, "stream": True, "user": "late"},
+                headers={"X-Scenario": "stream?chunks=30&delay=0.1"},
+                stream=True,
+            ) as response:
+                got["body"] = response.content
+
+        thread = threading.Thread(target=slow_stream)
+        thread.start()
+        time.sleep(0.5)
+        proxy.proc.send_signal(signal.SIGTERM)
+        # Workers notice the stop within their 1 s heartbeat, then stop accepting.
+        time.sleep(1.5)
+        assert thread.is_alive()
+        with pytest.raises(requests.ConnectionError):
+            requests.get(proxy.url + "/health", timeout=2)
+        thread.join(10)
+        assert proxy.proc.wait(10) == 0
+    assert got["body"].endswith(b"data: [DONE]\n\n")
+    [record] = read_records(log_root)
+    assert record["complete"] is True
+    assert record["response"]["choices"][0]["message"]["content"] == expected_content(30)
+
+
+def test_sigterm_past_graceful_timeout_still_writes_partial_record(upstream, log_root, tmp_path):
+    with gunicorn(upstream.url, log_root, tmp_path, workers=1, PROXY_GRACEFUL_TIMEOUT="2") as proxy:
+        def endless_stream() -> None:
+            try:
+                with requests.post(
+                    proxy.url + "/v1/chat/completions",
+                    json={"model": "m", "messages": MESSAGES, "stream": True, "user": "cut"},
+                    headers={"X-Scenario": "stream?chunks=100&delay=0.1"},
+                    stream=True,
+                ) as response:
+                    response.content  # noqa: B018
+            except requests.RequestException:
+                pass
+
+        thread = threading.Thread(target=endless_stream)
+        thread.start()
+        time.sleep(0.5)
+        proxy.proc.send_signal(signal.SIGTERM)
+        proxy.proc.wait(15)
+        thread.join(10)
+    [record] = read_records(log_root)
+    assert (record["complete"], record["error"]) == (False, "worker shutdown")
+    assert record["response"]["choices"][0]["message"]["content"].startswith("tok0 tok1 ")
+
+
+def test_runner_serves_with_flags_and_dotenv(upstream, tmp_path):
+    (tmp_path / ".env").write_text(
+        f"PROXY_UPSTREAM_ENDPOINT={upstream.url}\nPROXY_LOG_ROOT=from-dotenv\n"
+    )
+    env = {k: v for k, v in proxy_env(upstream.url, tmp_path).items() if not k.startswith("PROXY_")}
+    with runner(["--session-header", "X-Run,X-Other"], tmp_path, env) as proxy:
+        with sdk(proxy, **{"X-Other": "via-header"}) as client:
+            client.chat.completions.create(model="m", messages=MESSAGES)
+    [record] = read_records(tmp_path / "from-dotenv")
+    assert record["session_id"] == "via-header"
+
+
+def test_runner_without_upstream_is_a_one_line_error(tmp_path):
+    env = {k: v for k, v in proxy_env("http://x", tmp_path).items() if not k.startswith("PROXY_")}
+    result = subprocess.run(
+        [str(BIN / "albicilla-proxy")], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "upstream" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_gunicorn_without_upstream_is_a_one_line_error(tmp_path):
+    env = {k: v for k, v in proxy_env("http://x", tmp_path).items() if not k.startswith("PROXY_")}
+    result = subprocess.run(
+        [str(BIN / "gunicorn"), "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "PROXY_UPSTREAM_ENDPOINT" in result.stderr and "Traceback" not in result.stderr
+
+
+def _read_until(sock: socket.socket, marker: bytes) -> bytes:
+    data = b""
+    sock.settimeout(10)
+    while marker not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _wait_for_record(log_root, timeout: float = 10.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        records = read_records(log_root) if log_root.exists() else []
+        if records:
+            [record] = records
+            return record
+        time.sleep(0.05)
+    raise AssertionError("no record written")
