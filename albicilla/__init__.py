@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
 from .config import Settings
@@ -43,14 +43,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> tuple[dict, int]:
         code = err.code or 500
-        message = f"Invalid URL ({_request_line()})" if code == 404 else err.description
-        kind = "invalid_request_error" if code < 500 else "server_error"
-        return error_body(message or err.name, kind, code="unknown_url" if code == 404 else None), code
+        if code == 404:
+            body = error_body(
+                f"Invalid URL ({request.method} {request.path})",
+                "invalid_request_error",
+                code="unknown_url",
+            )
+        else:
+            kind = "invalid_request_error" if code < 500 else "server_error"
+            body = error_body(err.description or err.name, kind)
+        return body, code
 
     return app
-
-
-def _request_line() -> str:
-    from flask import request
-
-    return f"{request.method} {request.path}"

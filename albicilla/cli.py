@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="simultaneous clients per worker (PROXY_WORKER_CONNECTIONS, 1000)",
     )
     parser.add_argument(
-        "--connect-timeout", type=float, help="upstream connect timeout, s (PROXY_CONNECT_TIMEOUT, 10)"
+        "--connect-timeout",
+        type=float,
+        help="upstream connect timeout, s (PROXY_CONNECT_TIMEOUT, 10)",
     )
     parser.add_argument(
         "--read-timeout",

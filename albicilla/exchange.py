@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .logstore import LogStore, serialize_record
@@ -60,7 +60,7 @@ class Exchange:
         if status is not None:
             self.status = status
         record = self.record(response=response, complete=complete, error=error)
-        arrived = datetime.fromtimestamp(self.arrived, timezone.utc)
+        arrived = datetime.fromtimestamp(self.arrived, UTC)
         name = session_file_name(self.session_id)
         return self.store.append(arrived.strftime("%Y-%m-%d"), name, serialize_record(record))
 
@@ -113,7 +113,7 @@ def build_record(
 
 
 def utc_timestamp(epoch: float) -> str:
-    moment = datetime.fromtimestamp(epoch, timezone.utc)
+    moment = datetime.fromtimestamp(epoch, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -26,12 +26,12 @@ def serialize_record(record: dict[str, Any]) -> bytes:
         text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
         return text.encode("utf-8") + b"\n"
     except UnicodeEncodeError:
-        # Lone surrogates from a client's JSON cannot be UTF-8; escaped JSON keeps them exactly.
+        # Lone surrogates from a client's JSON are not UTF-8; escaped JSON keeps them exactly.
         return json.dumps(record, separators=(",", ":")).encode("ascii") + b"\n"
 
 
 class LogStore:
-    """Appends lines under `root/<day>/<name>.jsonl` and remembers whether the last append failed."""
+    """Appends lines under `root/<day>/<name>.jsonl`; remembers whether the last append failed."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)

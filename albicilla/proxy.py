@@ -89,8 +89,7 @@ def passthrough(subpath: str) -> Response:
 
     def relay() -> Iterator[bytes]:
         try:
-            for chunk in iter_body(upstream_response, decode=False):
-                yield chunk
+            yield from iter_body(upstream_response, decode=False)
         except UpstreamBroken:
             if streaming:
                 yield sse_error_event("upstream connection lost before the stream ended")

@@ -194,7 +194,8 @@ class Handler(socketserver.StreamRequestHandler):
         if "stall" in args:
             time.sleep(float(args["stall"]))
         # An abortive close (RST) after a partial body.
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        linger_zero = b"\x01\x00\x00\x00\x00\x00\x00\x00"
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger_zero)
         return False
 
 

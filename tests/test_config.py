@@ -1,0 +1,89 @@
+"""Settings: flags over environment over .env over defaults, and upstream URL normalisation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from albicilla.config import ConfigError, Settings, load_dotenv_file, normalize_upstream
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "base"),
+    [
+        ("https://api.openai.com", "https://api.openai.com"),
+        ("https://api.openai.com/", "https://api.openai.com"),
+        ("https://api.openai.com/v1", "https://api.openai.com"),
+        ("https://api.openai.com/v1/", "https://api.openai.com"),
+        ("http://127.0.0.1:8000/openai/v1", "http://127.0.0.1:8000/openai"),
+        ("http://host/v1beta", "http://host/v1beta"),
+    ],
+)
+def test_upstream_endpoint_never_doubles_v1(endpoint, base):
+    assert normalize_upstream(endpoint) == base
+
+
+@pytest.mark.parametrize("endpoint", ["api.openai.com", "ftp://x", "http://", ""])
+def test_bad_upstream_endpoint_is_a_config_error(endpoint):
+    with pytest.raises(ConfigError):
+        Settings(upstream_endpoint=endpoint)
+
+
+def test_defaults():
+    settings = Settings.load(environ={"PROXY_UPSTREAM_ENDPOINT": "http://u"})
+    assert settings.log_root == Path("./proxy_logs")
+    assert (settings.host, settings.port) == ("0.0.0.0", 9000)
+    assert settings.session_headers == ("X-Session-Id",)
+    assert settings.read_timeout == 600.0
+
+
+def test_environment_is_read_and_flags_win():
+    environ = {
+        "PROXY_UPSTREAM_ENDPOINT": "http://env",
+        "PROXY_LOG_ROOT": "/tmp/env-logs",
+        "PROXY_PORT": "9100",
+        "PROXY_SESSION_HEADER": "X-A, X-B",
+        "PROXY_READ_TIMEOUT": "12.5",
+    }
+    settings = Settings.load({"port": 9200, "host": None}, environ=environ)
+    assert settings.upstream_base == "http://env"
+    assert settings.log_root == Path("/tmp/env-logs")
+    assert settings.port == 9200
+    assert settings.host == "0.0.0.0"
+    assert settings.session_headers == ("X-A", "X-B")
+    assert settings.read_timeout == 12.5
+
+
+def test_missing_upstream_is_a_config_error():
+    with pytest.raises(ConfigError, match="PROXY_UPSTREAM_ENDPOINT"):
+        Settings.load(environ={})
+
+
+@pytest.mark.parametrize(("var", "value"), [("PROXY_PORT", "http"), ("PROXY_WORKERS", "0")])
+def test_malformed_numbers_are_config_errors(var, value):
+    with pytest.raises(ConfigError):
+        Settings.load(environ={"PROXY_UPSTREAM_ENDPOINT": "http://u", var: value})
+
+
+def test_dotenv_never_overrides_the_environment(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("PROXY_LOG_ROOT=from-file\nPROXY_PORT=9300\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PROXY_PORT", "9400")
+    monkeypatch.delenv("PROXY_LOG_ROOT", raising=False)
+    load_dotenv_file()
+    try:
+        assert os.environ["PROXY_LOG_ROOT"] == "from-file"
+        assert os.environ["PROXY_PORT"] == "9400"
+    finally:
+        os.environ.pop("PROXY_LOG_ROOT", None)
+
+
+def test_importing_the_package_reads_no_environment(monkeypatch):
+    import importlib
+
+    import albicilla
+
+    monkeypatch.delenv("PROXY_UPSTREAM_ENDPOINT", raising=False)
+    importlib.reload(albicilla)  # would raise if it built settings at import time

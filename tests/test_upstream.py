@@ -1,0 +1,78 @@
+"""Header rules both ways, URL building, the shared session's settings, and body reading."""
+
+from __future__ import annotations
+
+import http.cookiejar
+
+import pytest
+import responses
+
+from albicilla.config import Settings
+from albicilla.errors import UpstreamTimeout, UpstreamUnavailable
+from albicilla.upstream import Upstream, UpstreamBroken, client_headers, forward_headers
+
+
+def test_forward_headers_drop_hop_by_hop_and_connection_listed():
+    pairs = [
+        ("Host", "proxy"), ("Content-Length", "10"), ("Connection", "close, X-Hop"),
+        ("X-Hop", "1"), ("Transfer-Encoding", "chunked"), ("Authorization", "Bearer k"),
+        ("OpenAI-Organization", "org"), ("Accept", "*/*"),
+    ]
+    assert forward_headers(pairs) == {
+        "Authorization": "Bearer k", "OpenAI-Organization": "org", "Accept": "*/*",
+    }
+
+
+def test_client_headers_drop_length_and_encoding_when_decoded():
+    pairs = [
+        ("Content-Type", "application/json"), ("Content-Length", "5"),
+        ("Content-Encoding", "gzip"), ("Keep-Alive", "timeout=5"), ("Set-Cookie", "a=1"),
+        ("Set-Cookie", "b=2"), ("X-Request-Id", "r"),
+    ]
+    assert client_headers(pairs, decoded=True) == [
+        ("Content-Type", "application/json"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"),
+        ("X-Request-Id", "r"),
+    ]
+    assert ("Content-Encoding", "gzip") in client_headers(pairs, decoded=False, keep_length=True)
+    assert ("Content-Length", "5") in client_headers(pairs, decoded=False, keep_length=True)
+
+
+def test_url_keeps_path_and_query_on_the_configured_host():
+    upstream = Upstream(Settings(upstream_endpoint="http://u.test/v1"))
+    assert upstream.url("/v1/models", b"a=1&b=%20") == "http://u.test/v1/models?a=1&b=%20"
+    assert upstream.url("/v1/files/a b") == "http://u.test/v1/files/a%20b"
+    assert upstream.url("/v1/x@evil.example") == "http://u.test/v1/x@evil.example"
+
+
+def test_session_stores_no_cookies_and_follows_no_redirects():
+    upstream = Upstream(Settings(upstream_endpoint="http://u.test", worker_connections=7))
+    with responses.RequestsMock() as mock:
+        mock.get("http://u.test/v1/a", status=302, headers={
+            "Location": "http://elsewhere.test/", "Set-Cookie": "sid=secret; Path=/"})
+        response = upstream.send("GET", "/v1/a", b"", {}, None)
+        response.close()
+    assert response.status_code == 302
+    assert len(upstream.session.cookies) == 0
+    policy = upstream.session.cookies.get_policy()
+    assert isinstance(policy, http.cookiejar.DefaultCookiePolicy)
+    adapter = upstream.session.get_adapter("http://u.test")
+    assert adapter._pool_maxsize == 7
+    assert dict(upstream.session.headers) == {}
+
+
+def test_proxy_environment_is_read_once_at_start(monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://corp-proxy:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    upstream = Upstream(Settings(upstream_endpoint="http://u.test"))
+    assert upstream.proxies.get("http") == "http://corp-proxy:3128"
+    assert upstream.session.trust_env is False
+
+
+@pytest.mark.parametrize(
+    ("broken", "error"),
+    [(UpstreamBroken("upstream read timeout", timeout=True), UpstreamTimeout),
+     (UpstreamBroken("upstream connection lost"), UpstreamUnavailable)],
+)
+def test_broken_bodies_map_to_gateway_errors(broken, error):
+    assert isinstance(broken.as_error(), error)
