@@ -207,6 +207,35 @@ def test_sigterm_past_graceful_timeout_still_writes_partial_record(upstream, log
     assert record["response"]["choices"][0]["message"]["content"].startswith("tok0 tok1 ")
 
 
+def test_sigint_quick_stop_still_writes_partial_record(upstream, log_root, tmp_path):
+    with gunicorn(upstream.url, log_root, tmp_path, workers=1) as proxy:
+        received = threading.Event()
+
+        def stream() -> None:
+            try:
+                with requests.post(
+                    proxy.url + "/v1/chat/completions",
+                    json={"model": "m", "messages": MESSAGES, "stream": True, "user": "int"},
+                    headers={"X-Scenario": "stream?chunks=100&delay=0.1"},
+                    stream=True,
+                ) as response:
+                    for _ in response.iter_content(None):
+                        received.set()
+            except requests.RequestException:
+                pass
+
+        thread = threading.Thread(target=stream)
+        thread.start()
+        assert received.wait(10)
+        time.sleep(0.3)
+        proxy.proc.send_signal(signal.SIGINT)
+        proxy.proc.wait(15)
+        thread.join(10)
+    [record] = read_records(log_root)
+    assert (record["complete"], record["error"]) == (False, "worker shutdown")
+    assert record["response"]["choices"][0]["message"]["content"].startswith("tok0 ")
+
+
 def test_runner_serves_with_flags_and_dotenv(upstream, tmp_path):
     (tmp_path / ".env").write_text(
         f"PROXY_UPSTREAM_ENDPOINT={upstream.url}\nPROXY_LOG_ROOT=from-dotenv\n"
