@@ -1,0 +1,347 @@
+"""Rebuild the chat.completion an OpenAI-compatible server streamed, from the raw SSE bytes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+# Message fields that arrive as text fragments to be concatenated.
+_TEXT_KEYS = frozenset({"content", "refusal", "reasoning_content", "reasoning"})
+# Rebuilt here (object, choices) or random padding without meaning (obfuscation; the SDK drops it).
+_NOT_CARRIED = frozenset({"object", "choices", "obfuscation"})
+# A hostile or broken upstream must not grow the record without bound through notes.
+_MAX_NOTES = 20
+_CALL_KEYS = frozenset({"index", "id", "type", "function"})
+# Choice keys with a rule of their own, or (message) that must not override the rebuilt one.
+_CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs", "message"})
+_BOM = b"\xef\xbb\xbf"
+# NaN and Infinity are not JSON; Python would accept them and the log line would not be JSON.
+_DECODER = json.JSONDecoder(parse_constant=lambda _: None)
+_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number",
+               bool: "boolean", type(None): "null"}
+
+
+def _merge(old: Any, new: Any) -> Any:
+    """Merge a fragment of a field we have no rule for, the way the SDK accumulates deltas."""
+    if new is None or old is None:
+        return old if new is None else new
+    if isinstance(old, str) and isinstance(new, str):
+        return old + new
+    if isinstance(old, list) and isinstance(new, list):
+        return old + new
+    if isinstance(old, dict) and isinstance(new, dict):
+        # A fresh dict, so an object handed out by completion() never changes behind the caller.
+        merged = dict(old)
+        for key, value in new.items():
+            merged[key] = _merge(merged.get(key), value)
+        return merged
+    return new
+
+
+@dataclass(slots=True)
+class _Call:
+    """One tool call (or a legacy function_call) being assembled from fragments."""
+
+    id: str | None = None
+    type: str | None = None
+    name: str | None = None
+    arguments: list[str] = field(default_factory=list)
+    function_seen: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def add_function(self, function: dict[str, Any]) -> None:
+        self.function_seen = True
+        # Some providers repeat the name on every fragment: first one wins, never concatenated.
+        self.name = self.name or function.get("name") or None
+        arguments = function.get("arguments")
+        if isinstance(arguments, str):
+            self.arguments.append(arguments)
+
+    def add(self, fragment: dict[str, Any]) -> None:
+        self.id = self.id or fragment.get("id") or None
+        self.type = self.type or fragment.get("type") or None
+        for key, value in fragment.items():
+            if key == "function":
+                if isinstance(value, dict):
+                    self.add_function(value)
+            elif key not in _CALL_KEYS:
+                self.extra[key] = _merge(self.extra.get(key), value)
+
+    def function(self) -> dict[str, Any]:
+        return {"name": self.name, "arguments": "".join(self.arguments)}
+
+    def tool_call(self, position: int) -> dict[str, Any]:
+        # The SDK keeps `index` in each call; ours is the position, which equals the wire index
+        # for well-formed streams and stays unique when a provider reuses index 0.
+        call: dict[str, Any] = {"index": position, "id": self.id, "type": self.type or "function"}
+        if self.function_seen or call["type"] == "function":
+            call["function"] = self.function()
+        call.update(self.extra)  # never one of the keys above, see _CALL_KEYS
+        return call
+
+
+@dataclass(slots=True)
+class _Choice:
+    """The accumulated state of one choice, keyed by its `index` in the stream."""
+
+    role: str | None = None
+    # Fragments per text field; an empty list (field sent only as null) rebuilds to null.
+    texts: dict[str, list[str]] = field(default_factory=dict)
+    calls: list[_Call] | None = None  # None until the server sends `tool_calls`
+    calls_by_index: dict[int, _Call] = field(default_factory=dict)
+    function_call: _Call | None = None
+    other: dict[str, Any] = field(default_factory=dict)  # message fields without a rule
+    finish_reason: Any = None
+    logprobs: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # choice fields without a rule
+
+    def add(self, item: dict[str, Any]) -> None:
+        delta, logprobs = item.get("delta"), item.get("logprobs")
+        if isinstance(delta, dict):
+            self.add_delta(delta)
+        if isinstance(logprobs, dict):
+            self.add_logprobs(logprobs)
+        self.finish_reason = item.get("finish_reason") or self.finish_reason  # last non-null
+        for key, value in item.items():
+            if key not in _CHOICE_KEYS and (value is not None or key not in self.extra):
+                self.extra[key] = value  # e.g. Azure's content_filter_results: last non-null
+
+    def add_delta(self, delta: dict[str, Any]) -> None:
+        for key, value in delta.items():
+            if key in _TEXT_KEYS:
+                parts = self.texts.get(key)
+                if parts is None:
+                    parts = self.texts[key] = []
+                if isinstance(value, str):
+                    parts.append(value)
+            elif key == "role":
+                self.role = self.role or value or None  # set once: some servers repeat it
+            elif key == "tool_calls":
+                if self.calls is None:
+                    self.calls = []
+                if isinstance(value, list):
+                    self.add_tool_calls(value, self.calls)
+            elif key == "function_call":
+                if self.function_call is None:
+                    self.function_call = _Call()
+                if isinstance(value, dict):
+                    self.function_call.add_function(value)
+            else:
+                self.other[key] = _merge(self.other.get(key), value)
+
+    def add_tool_calls(self, fragments: list[Any], calls: list[_Call]) -> None:
+        for position, fragment in enumerate(fragments):
+            if not isinstance(fragment, dict):
+                continue
+            index = fragment.get("index")
+            if not isinstance(index, int):
+                index = position  # providers that omit `index` list calls in order
+            call = self.calls_by_index.get(index)
+            new_id = fragment.get("id")
+            # A different id on a used index is a new call: some providers send every call at 0.
+            if call is None or (new_id and call.id and new_id != call.id):
+                call = self.calls_by_index[index] = _Call()
+                calls.append(call)
+            call.add(fragment)
+
+    def add_logprobs(self, logprobs: dict[str, Any]) -> None:
+        if self.logprobs is None:
+            self.logprobs = {"content": None, "refusal": None}
+        for key, value in logprobs.items():
+            held = self.logprobs.get(key)
+            if isinstance(value, list) and isinstance(held, list):
+                held.extend(value)
+            elif isinstance(value, list):
+                self.logprobs[key] = list(value)  # our own list, extended in place later
+            elif value is not None:
+                self.logprobs[key] = value
+
+    def dump(self, index: int) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": self.role or "assistant", "content": None,
+                                   "refusal": None}
+        for key, parts in self.texts.items():
+            message[key] = "".join(parts) if parts else None
+        if self.calls is not None:
+            message["tool_calls"] = [call.tool_call(i) for i, call in enumerate(self.calls)]
+        if self.function_call is not None:
+            fc = self.function_call
+            message["function_call"] = fc.function() if fc.function_seen else None
+        # Copies of the lists we keep extending, so a returned snapshot never changes.
+        logprobs = self.logprobs and {k: list(v) if isinstance(v, list) else v
+                                      for k, v in self.logprobs.items()}
+        message.update(self.other)  # never one of the keys above: those have their own rules
+        choice = {"index": index, "message": message, "finish_reason": self.finish_reason,
+                  "logprobs": logprobs}
+        choice.update(self.extra)  # never a key of the above either
+        return choice
+
+
+class StreamRebuilder:
+    """Feed raw SSE bytes as they arrive; ask for the rebuilt chat.completion at any time."""
+
+    def __init__(self) -> None:
+        self._partial: list[bytes] = []  # pieces of a line whose end has not arrived yet
+        self._skip_lf = False  # the last chunk ended in CR: a leading LF completes that CRLF
+        self._first_line = True
+        self._data: list[str] = []
+        self._event = ""
+        self._done = False
+        self._closed = False
+        self._error: dict[str, Any] | None = None
+        self._notes: list[str] = []
+        self._head: dict[str, Any] = {"id": None, "created": None, "model": None}
+        self._tail: dict[str, Any] = {"usage": None, "system_fingerprint": None}
+        self._choices: dict[int, _Choice] = {}
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        return self._error
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self._notes)
+
+    def feed(self, chunk: bytes) -> None:
+        if self._done or self._closed or not chunk:
+            return
+        if self._skip_lf:
+            self._skip_lf = False
+            if chunk[0] == 0x0A:
+                chunk = chunk[1:]
+                if not chunk:
+                    return
+        if b"\n" not in chunk and b"\r" not in chunk:
+            self._partial.append(chunk)  # joined once when the line ends, not on every chunk
+            return
+        # bytes.splitlines breaks on CR, LF and CRLF only (unlike str.splitlines, which would
+        # also split inside JSON text at U+2028 or U+0085).
+        lines = chunk.splitlines(keepends=True)
+        if self._partial:
+            self._partial.append(lines[0])
+            lines[0] = b"".join(self._partial)
+            self._partial = []
+        last = lines[-1][-1]
+        if last == 0x0D:
+            self._skip_lf = True
+        elif last != 0x0A:
+            self._partial.append(lines.pop())
+        for line in lines:
+            self._line(line.rstrip(b"\r\n"))
+            if self._done:
+                return
+
+    def close(self) -> None:
+        if self._closed or self._done:
+            self._closed = True
+            return
+        self._closed = True
+        if self._partial:
+            self._line(b"".join(self._partial))
+        if not self._done:
+            self._dispatch()  # an event cut off before its blank line still counts
+        if not self._done:
+            self._note("stream ended without [DONE]")
+
+    def completion(self) -> dict[str, Any]:
+        head = self._head
+        result = {"id": head["id"], "object": "chat.completion", "created": head["created"],
+                  "model": head["model"],
+                  "choices": [self._choices[i].dump(i) for i in sorted(self._choices)]}
+        result.update(self._tail)
+        return result
+
+    def _note(self, note: str) -> None:
+        if len(self._notes) < _MAX_NOTES:
+            self._notes.append(note)
+        elif len(self._notes) == _MAX_NOTES:
+            self._notes.append("further notes dropped")
+
+    def _line(self, raw: bytes) -> None:
+        if self._first_line:
+            self._first_line = False
+            if raw.startswith(_BOM):
+                raw = raw[3:]
+        if not raw:
+            self._dispatch()
+            return
+        # Field and value split on bytes: ':' and ' ' never occur inside a UTF-8 sequence, so
+        # this equals decoding the line first, with one decode per value instead.
+        name, _, value = raw.partition(b":")
+        if not name:
+            return  # a comment, e.g. a keep-alive
+        if value[:1] == b" ":
+            value = value[1:]
+        if name == b"data":
+            self._data.append(value.decode("utf-8", "replace"))
+        elif name == b"event":
+            self._event = value.decode("utf-8", "replace")
+
+    def _dispatch(self) -> None:
+        data, event = self._data, self._event
+        self._data, self._event = [], ""
+        if not data:
+            return
+        text = "\n".join(data)
+        if text.startswith("[DONE]"):  # the SDK's test too
+            self._done = True
+            return
+        try:
+            obj = _DECODER.decode(text)
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
+            obj = text
+            if event != "error":
+                self._note(f"unparsable event: {text[:60]!r}")
+                return
+        if isinstance(obj, dict) and obj.get("error"):
+            self._record_error(obj["error"])
+        elif event == "error":
+            self._record_error(obj)  # `event: error` with the error object as the whole data
+        elif isinstance(obj, dict):
+            self._add_chunk(obj)
+        else:
+            self._note(f"event is a JSON {_JSON_TYPES.get(type(obj), '?')}, not an object")
+
+    def _record_error(self, error: Any) -> None:
+        if not isinstance(error, dict):
+            error = {"message": error if isinstance(error, str) else json.dumps(error)}
+        if self._error is None:
+            self._error = error
+        self._note(f"error event: {str(error.get('message') or error)[:100]}")
+
+    def _add_chunk(self, chunk: dict[str, Any]) -> None:
+        head, tail = self._head, self._tail
+        for key, value in chunk.items():
+            if key == "choices":
+                if isinstance(value, list):
+                    self._add_choices(value)
+            elif key in head:
+                head[key] = head[key] or value or None  # content-filter chunks carry "" and 0
+            elif key not in _NOT_CARRIED and (value is not None or key not in tail):
+                # Last non-null: usage is cumulative where a server repeats it, never summed.
+                tail[key] = value
+
+    def _add_choices(self, items: list[Any]) -> None:
+        for position, item in enumerate(items):
+            if not isinstance(item, dict):
+                self._note(f"choice is a JSON {_JSON_TYPES.get(type(item), '?')}, not an object")
+                continue
+            index = item.get("index")
+            if not isinstance(index, int):
+                index = position
+            choice = self._choices.get(index) or self._choices.setdefault(index, _Choice())
+            choice.add(item)
+
+
+def rebuild_completion(chunks: Iterable[bytes]) -> dict[str, Any]:
+    """Rebuild the completion from a whole recorded stream."""
+    rebuilder = StreamRebuilder()
+    for chunk in chunks:
+        rebuilder.feed(chunk)
+    rebuilder.close()
+    return rebuilder.completion()
