@@ -24,7 +24,14 @@ from .errors import (
 from .exchange import SHUTDOWN_REASON, Exchange
 from .sessions import resolve_session_id
 from .streaming import StreamRebuilder
-from .upstream import UpstreamBroken, client_headers, forward_headers, iter_body, read_body
+from .upstream import (
+    UpstreamBroken,
+    client_headers,
+    decodable_encodings,
+    forward_headers,
+    iter_body,
+    read_body,
+)
 
 bp = Blueprint("v1", __name__)
 CHAT_PATH = "/v1/chat/completions"
@@ -52,8 +59,9 @@ def chat_completions() -> Response:
         arrived=arrived,
     )
     try:
+        headers = decodable_encodings(forward_headers(request.headers.items()))
         upstream_response = state.upstream.send(
-            "POST", CHAT_PATH, request.query_string, forward_headers(request.headers.items()), body
+            "POST", CHAT_PATH, request.query_string, headers, body
         )
     except ProxyError as err:
         exchange.finish(status=err.status, response=err.body(), complete=False, error=err.message)

@@ -30,7 +30,10 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
+# The proxy answers `Expect: 100-continue` itself (gunicorn does) and sets its own length.
+_NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "expect"}
+# What urllib3 can always decode; a body the proxy must read is asked for in these only.
+_DECODABLE = ("gzip", "deflate")
 _SAFE_PATH_CHARS = "/:@!$&'()*+,;=-._~"
 READ_SIZE = 65536
 
@@ -118,6 +121,17 @@ def forward_headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     pairs = list(pairs)
     dropped = _NOT_FORWARDED | _connection_tokens(pairs)
     return {name: value for name, value in pairs if name.lower() not in dropped}
+
+
+def decodable_encodings(headers: dict[str, str]) -> dict[str, str]:
+    """Narrow Accept-Encoding to what the proxy can decode, for bodies it parses and logs."""
+    for name in list(headers):
+        if name.lower() == "accept-encoding":
+            offered = {part.split(";")[0].strip().lower() for part in headers.pop(name).split(",")}
+            kept = [coding for coding in _DECODABLE if coding in offered]
+            if kept:
+                headers["Accept-Encoding"] = ", ".join(kept)
+    return headers
 
 
 def client_headers(

@@ -361,3 +361,18 @@ def test_upstream_endpoint_with_or_without_v1(log_root):
             mock.post(CHAT_URL, json=COMPLETION)
             assert post_chat(app.test_client()).status_code == 200
         app.extensions["albicilla"].upstream.close()
+
+
+def test_gzipped_completion_is_decoded_for_client_and_log(client, upstream, log_root):
+    upstream.post(
+        CHAT_URL,
+        body=gzip.compress(json.dumps(COMPLETION).encode()),
+        headers={"Content-Encoding": "gzip"},
+        content_type="application/json",
+    )
+    response = post_chat(client, headers={"Accept-Encoding": "gzip, br"})
+    assert "Content-Encoding" not in response.headers
+    assert response.get_json() == COMPLETION
+    assert upstream.calls[0].request.headers["Accept-Encoding"] == "gzip"
+    [record] = read_records(log_root)
+    assert record["response"] == COMPLETION

@@ -9,7 +9,13 @@ import responses
 
 from albicilla.config import Settings
 from albicilla.errors import UpstreamTimeout, UpstreamUnavailable
-from albicilla.upstream import Upstream, UpstreamBroken, client_headers, forward_headers
+from albicilla.upstream import (
+    Upstream,
+    UpstreamBroken,
+    client_headers,
+    decodable_encodings,
+    forward_headers,
+)
 
 
 def test_forward_headers_drop_hop_by_hop_and_connection_listed():
@@ -21,6 +27,24 @@ def test_forward_headers_drop_hop_by_hop_and_connection_listed():
     assert forward_headers(pairs) == {
         "Authorization": "Bearer k", "OpenAI-Organization": "org", "Accept": "*/*",
     }
+
+
+@pytest.mark.parametrize(
+    ("offered", "sent"),
+    [("gzip, deflate, br, zstd", "gzip, deflate"), ("br", None), ("GZIP;q=1.0", "gzip"),
+     (None, None)],
+)
+def test_chat_accept_encoding_is_narrowed_to_what_can_be_decoded(offered, sent):
+    headers = {"Authorization": "Bearer k"}
+    if offered is not None:
+        headers["accept-encoding"] = offered
+    narrowed = decodable_encodings(headers)
+    assert narrowed.get("Accept-Encoding") == sent
+    assert "accept-encoding" not in narrowed
+
+
+def test_expect_is_not_forwarded():
+    assert forward_headers([("Expect", "100-continue"), ("X-A", "1")]) == {"X-A": "1"}
 
 
 def test_client_headers_drop_length_and_encoding_when_decoded():
