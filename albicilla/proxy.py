@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
@@ -22,6 +22,7 @@ from .errors import (
     sse_error_event,
 )
 from .exchange import SHUTDOWN_REASON, Exchange
+from .hangup import ClientGone, watch_for_hangup
 from .sessions import resolve_session_id
 from .streaming import StreamRebuilder
 from .upstream import (
@@ -36,6 +37,9 @@ from .upstream import (
 bp = Blueprint("v1", __name__)
 CHAT_PATH = "/v1/chat/completions"
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+# nginx's status for a client that closed the connection before the response began.
+CLIENT_CLOSED = 499
+WORKER_STOPPED = 503
 STREAM_HEADERS = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
 
 
@@ -58,21 +62,27 @@ def chat_completions() -> Response:
         stream=payload.get("stream") is True,
         arrived=arrived,
     )
+    stop_watching = watch_for_hangup(request.environ)
     try:
         headers = decodable_encodings(forward_headers(request.headers.items()))
         upstream_response = state.upstream.send(
             "POST", CHAT_PATH, request.query_string, headers, body
         )
     except ProxyError as err:
+        stop_watching()
         exchange.finish(status=err.status, response=err.body(), complete=False, error=err.message)
         raise
-    except BaseException:
-        exchange.finish(status=500, response=None, complete=False, error=SHUTDOWN_REASON)
+    except BaseException as exc:
+        stop_watching()
+        exchange.finish(
+            status=_interrupted_status(exc), response=None, complete=False,
+            error=_interruption(exc),
+        )
         raise
     exchange.status = upstream_response.status_code
     if _is_event_stream(upstream_response):
-        return _relay_stream(exchange, upstream_response)
-    return _relay_json(exchange, upstream_response)
+        return _relay_stream(exchange, upstream_response, stop_watching)
+    return _relay_json(exchange, upstream_response, stop_watching)
 
 
 @bp.route("/v1/<path:subpath>", methods=ALL_METHODS)
@@ -139,13 +149,23 @@ def _read_limited_body(limit: int) -> bytes:
     return body
 
 
-def _relay_json(exchange: Exchange, upstream_response: requests.Response) -> Response:
+def _relay_json(
+    exchange: Exchange, upstream_response: requests.Response, stop_watching: Callable[[], None]
+) -> Response:
     try:
         content = read_body(upstream_response)
     except UpstreamBroken as broken:
+        stop_watching()
         err = broken.as_error()
         exchange.finish(status=err.status, response=err.body(), complete=False, error=err.message)
         raise err from None
+    except BaseException as exc:
+        stop_watching()
+        exchange.finish(
+            status=_interrupted_status(exc), response=None, complete=False,
+            error=_interruption(exc),
+        )
+        raise
     finally:
         upstream_response.close()
     status = upstream_response.status_code
@@ -157,6 +177,7 @@ def _relay_json(exchange: Exchange, upstream_response: requests.Response) -> Res
     if parsed is None:
         if status < 400:
             # A 2xx the SDK cannot parse is worse than a clear gateway error.
+            stop_watching()
             err = UpstreamInvalidResponse(
                 f"The upstream answered HTTP {status} with a body that is not JSON."
             )
@@ -174,56 +195,81 @@ def _relay_json(exchange: Exchange, upstream_response: requests.Response) -> Res
     headers.append(("Content-Length", str(len(content))))
 
     def deliver() -> Iterator[bytes]:
-        delivered = False
+        # The record is written once the client has taken all but the last byte: a failed
+        # send still shows up as a disconnect, and a client holding the whole body finds its
+        # line already on disk.
         try:
-            yield content
-            delivered = True
+            if len(content) > 1:
+                yield content[:-1]
+            stop_watching()
+            exchange.finish(response=parsed, complete=True, error=None)
+            yield content[-1:]
         finally:
-            exchange.finish(
-                response=parsed,
-                complete=delivered,
-                error=None if delivered else "client disconnected",
-            )
+            stop_watching()
+            exchange.finish(response=parsed, complete=False, error="client disconnected")
 
     return Response(deliver(), status=status, headers=headers, direct_passthrough=True)
 
 
-def _relay_stream(exchange: Exchange, upstream_response: requests.Response) -> Response:
+def _relay_stream(
+    exchange: Exchange, upstream_response: requests.Response, stop_watching: Callable[[], None]
+) -> Response:
     rebuilder = StreamRebuilder()
     exchange.partial_response = rebuilder.completion
     headers = client_headers(upstream_response.raw.headers.items(), decoded=True)
     headers += STREAM_HEADERS
 
+    def record(error: str | None) -> None:
+        stop_watching()
+        exchange.finish(response=rebuilder.completion(), complete=error is None, error=error)
+
     def relay() -> Iterator[bytes]:
+        # Records are written before the client's last byte (the [DONE] event or the error
+        # event): a client that has seen the end of its stream finds its line on disk.
         error: str | None = "client disconnected"
         try:
             for chunk in iter_body(upstream_response, decode=True):
                 rebuilder.feed(chunk)
+                if rebuilder.done and not exchange.finished:
+                    record(_stream_outcome(rebuilder))
                 yield chunk
             rebuilder.close()
             error = _stream_outcome(rebuilder)
+            record(error)
             if error is not None and rebuilder.error is None:
                 yield sse_error_event(error)
         except UpstreamBroken as broken:
             rebuilder.close()
-            error = broken.reason
-            yield sse_error_event(broken.reason)
+            if not rebuilder.done:  # a break after [DONE] loses nothing
+                error = broken.reason
+                record(error)
+                yield sse_error_event(broken.reason)
         except GeneratorExit:
             error = "client disconnected"
             raise
-        except BaseException:
-            # GreenletExit/SystemExit: the worker is being stopped under us.
-            error = SHUTDOWN_REASON
+        except BaseException as exc:
+            error = _interruption(exc)
             raise
         finally:
             upstream_response.close()
-            exchange.finish(
-                response=rebuilder.completion(), complete=error is None, error=error
-            )
+            record(error)
 
     return Response(
         relay(), status=upstream_response.status_code, headers=headers, direct_passthrough=True
     )
+
+
+def _interruption(exc: BaseException) -> str:
+    """Why an exchange was cut short by something other than the upstream."""
+    if isinstance(exc, ClientGone):
+        return "client disconnected"
+    # GreenletExit/SystemExit/KeyboardInterrupt: the worker is being stopped under us.
+    return SHUTDOWN_REASON
+
+
+def _interrupted_status(exc: BaseException) -> int:
+    """The status to record when the client was sent nothing at all."""
+    return CLIENT_CLOSED if isinstance(exc, ClientGone) else WORKER_STOPPED
 
 
 def _stream_outcome(rebuilder: StreamRebuilder) -> str | None:

@@ -109,6 +109,30 @@ def test_client_disconnect_mid_stream_writes_partial_record(proxy, log_root):
     assert content.startswith("tok0 ") and len(content) < len(expected_content(50))
 
 
+@pytest.mark.parametrize(
+    ("scenario", "stream", "status"),
+    [("sleep?delay=8", False, 499), ("stall?chunks=5&after=3&stall=8", True, 200)],
+)
+def test_client_hangup_on_a_silent_upstream_ends_the_exchange_at_once(
+    proxy, log_root, scenario, stream, status
+):
+    body = json.dumps({"model": "m", "messages": MESSAGES, "stream": stream, "user": "hup"})
+    with socket.create_connection(("127.0.0.1", proxy.port)) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"X-Scenario: {scenario}\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode()
+        )
+        if stream:
+            _read_until(sock, b"tok0")
+        else:
+            time.sleep(0.5)
+    # The upstream stays silent for 8 s; the record must not wait for it.
+    record = _wait_for_record(log_root, timeout=4.0)
+    assert (record["status"], record["complete"]) == (status, False)
+    assert record["error"] == "client disconnected"
+    assert record["duration_ms"] < 4000
+
+
 def test_upstream_cut_mid_stream_sends_error_event_and_partial_record(proxy, log_root):
     with requests.post(
         proxy.url + "/v1/chat/completions",
@@ -148,8 +172,10 @@ def test_concurrent_streams_into_one_session_leave_one_intact_line_each(proxy, l
     assert sorted(r["request"]["messages"][0]["content"] for r in records) == sorted(
         f"n{i}" for i in range(count)
     )
-    assert all(r["complete"] and r["response"]["choices"][0]["message"]["content"]
-               == expected_content(10) for r in records)
+    bad = [(r["status"], r["complete"], r["error"]) for r in records
+           if not r["complete"]
+           or r["response"]["choices"][0]["message"]["content"] != expected_content(10)]
+    assert bad == []
 
 
 def test_sigterm_lets_streams_in_flight_finish_and_refuses_new(upstream, log_root, tmp_path):

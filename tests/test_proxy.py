@@ -234,7 +234,9 @@ def test_upstream_error_event_marks_record_incomplete(client, upstream, log_root
 
 
 def test_client_disconnect_mid_stream_writes_partial_record(client, upstream, log_root):
-    upstream.post(CHAT_URL, body=SSE, content_type="text/event-stream")
+    # Long enough that the upstream body arrives in several reads, [DONE] in the last one.
+    head, tail = SSE.split(b": keep-alive\n\n")
+    upstream.post(CHAT_URL, body=head * 1000 + tail, content_type="text/event-stream")
     response = post_chat(client, {**REQUEST, "stream": True}, buffered=False)
     first = next(iter(response.response))
     assert first.startswith(b"data: ")
@@ -376,3 +378,24 @@ def test_gzipped_completion_is_decoded_for_client_and_log(client, upstream, log_
     assert upstream.calls[0].request.headers["Accept-Encoding"] == "gzip"
     [record] = read_records(log_root)
     assert record["response"] == COMPLETION
+
+
+def test_record_is_on_disk_before_the_client_gets_the_last_byte(client, upstream, log_root):
+    upstream.post(CHAT_URL, body=SSE, content_type="text/event-stream")
+    upstream.post(CHAT_URL, json=COMPLETION)
+
+    stream = post_chat(client, {**REQUEST, "stream": True}, buffered=False)
+    pieces = iter(stream.response)
+    assert next(pieces).endswith(b"data: [DONE]\n\n")
+    [record] = read_records(log_root)
+    assert record["complete"] is True and record["stream"] is True
+    stream.close()
+
+    plain = post_chat(client, buffered=False)
+    pieces = iter(plain.response)
+    body = next(pieces)
+    last = next(pieces)
+    assert len(read_records(log_root)) == 2
+    assert json.loads(body + last) == COMPLETION
+    plain.close()
+    assert [r["complete"] for r in read_records(log_root)] == [True, True]
