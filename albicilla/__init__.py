@@ -2,56 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+if TYPE_CHECKING:
+    from flask import Flask
 
-from .config import Settings
-from .errors import ProxyError, error_body
-from .logstore import LogStore
-from .upstream import Upstream
-
-
-@dataclass
-class ProxyState:
-    settings: Settings
-    store: LogStore
-    upstream: Upstream
+    from .config import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the WSGI app; without settings, read them from the environment."""
-    from . import proxy
+    """Build the WSGI app; without settings, read them from the environment.
 
-    settings = settings or Settings.load()
-    app = Flask(__name__)
-    app.extensions["albicilla"] = ProxyState(
-        settings=settings, store=LogStore(settings.log_root), upstream=Upstream(settings)
-    )
-    app.register_blueprint(proxy.bp)
+    Flask and requests are imported here, not at package import, so the converter
+    (`albicilla.conv`) starts without them.
+    """
+    from .app import build_app
 
-    @app.get("/health")
-    def health() -> tuple[dict, int]:
-        report = app.extensions["albicilla"].store.health()
-        return report, 200
-
-    @app.errorhandler(ProxyError)
-    def proxy_error(err: ProxyError) -> tuple[dict, int]:
-        return err.body(), err.status
-
-    @app.errorhandler(HTTPException)
-    def http_error(err: HTTPException) -> tuple[dict, int]:
-        code = err.code or 500
-        if code == 404:
-            body = error_body(
-                f"Invalid URL ({request.method} {request.path})",
-                "invalid_request_error",
-                code="unknown_url",
-            )
-        else:
-            kind = "invalid_request_error" if code < 500 else "server_error"
-            body = error_body(err.description or err.name, kind)
-        return body, code
-
-    return app
+    return build_app(settings)

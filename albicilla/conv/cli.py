@@ -1,0 +1,70 @@
+"""`albicilla-conv`: the command line over `convert`; a failure is one line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .convert import ConvertError, Options, convert
+
+PROG = "albicilla-conv"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Turn Albicilla proxy logs into training conversations, one JSON per line.",
+    )
+    parser.add_argument(
+        "--logs", required=True, metavar="DIR", help="the proxy's log root (<day>/<session>.jsonl)"
+    )
+    parser.add_argument(
+        "--output", required=True, metavar="DIR", help="where to write (created when missing)"
+    )
+    parser.add_argument(
+        "--single-file",
+        action="store_true",
+        help="write OUTPUT/conversations.jsonl instead of OUTPUT/<day>/<session>.jsonl",
+    )
+    parser.add_argument(
+        "--no-json-tool-calls",
+        dest="json_tool_calls",
+        action="store_false",
+        help="keep messages and tools exactly as captured (OpenAI fine-tuning format)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="report progress per file on stderr"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not os.path.isdir(args.logs):
+        return _fail(f"logs directory not found: {args.logs}")
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        return _fail(f"output is not a directory: {args.output}")
+    if os.path.isdir(args.output) and os.path.samefile(args.logs, args.output):
+        return _fail("output directory must not be the logs directory")
+    options = Options(
+        logs=args.logs,
+        output=args.output,
+        single_file=args.single_file,
+        json_tool_calls=args.json_tool_calls,
+        verbose=args.verbose,
+    )
+    try:
+        stats = convert(options, sys.stderr)
+    except ConvertError as exc:
+        return _fail(str(exc), status=1)
+    except KeyboardInterrupt:
+        # Files being written are discarded; those already renamed into place are complete.
+        return _fail("interrupted", status=130)
+    print(f"{PROG}: {stats.summary()}", file=sys.stderr)
+    return 0
+
+
+def _fail(message: str, status: int = 2) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return status

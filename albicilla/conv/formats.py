@@ -1,0 +1,172 @@
+"""Output formats: one conversation becomes one `{"messages", "tools"}` object.
+
+`json_tool_call` (the default) turns tool calls and results into text a plain chat template can
+render; `native` keeps every message and tool exactly as captured.
+
+json_tool_call, message by message:
+- assistant `tool_calls` (and the legacy `function_call`) become one
+  `<tool_call>{"name": NAME, "arguments": ARGS}</tool_call>` line each after any text, with ARGS
+  parsed from its JSON string (kept as the string when it does not parse, and counted); the
+  `tool_calls` key goes away;
+- a tool message becomes `<tool_result tool_call_id="ID">CONTENT</tool_result>` without
+  `tool_call_id`;
+- `developer` becomes `system`;
+- content is a string: `null` becomes `""`, a list of text parts becomes its texts joined by
+  newlines; a list holding images or other non-text parts stays a list (nothing is thrown away),
+  except inside a tool call or tool result, where such parts are written as JSON;
+- every other field is kept unless it is null.
+Tools are flattened to `{"name", "description", "parameters"}` (description `""` and parameters an
+empty object schema when the definition has none).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .keys import text_parts
+
+# Built once: json.dumps with keyword arguments builds a new encoder on every call.
+encode_json = json.JSONEncoder(ensure_ascii=False).encode
+_DROPPED = frozenset(("role", "content", "tool_calls", "tool_call_id", "function_call"))
+_NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
+
+
+def native_line(messages: list[dict[str, Any]], tools: list[Any]) -> dict[str, Any]:
+    return {"messages": messages, "tools": tools}
+
+
+def count_invalid_arguments(messages: list[dict[str, Any]]) -> int:
+    """Tool calls whose arguments are a string that is not JSON (what json_tool_call keeps raw)."""
+    count = 0
+    for message in messages:
+        for call in _calls_of(message):
+            if not parse_arguments(_arguments_of(call))[1]:
+                count += 1
+    return count
+
+
+def json_tool_call_line(
+    messages: list[dict[str, Any]], tools: list[Any]
+) -> tuple[dict[str, Any], int]:
+    """The conversation in json_tool_call form, and how many tool arguments did not parse."""
+    invalid = 0
+    converted = []
+    for message in messages:
+        out, bad = json_tool_call_message(message)
+        converted.append(out)
+        invalid += bad
+    return {"messages": converted, "tools": [flatten_tool(t) for t in tools]}, invalid
+
+
+def json_tool_call_message(message: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """One message in json_tool_call form, and how many of its tool arguments did not parse."""
+    role = message.get("role")
+    if role == "developer":
+        role = "system"
+    content = message.get("content")
+    invalid = 0
+    calls = _calls_of(message)
+    if role == "tool":
+        call_id = message.get("tool_call_id") or ""
+        text = f'<tool_result tool_call_id="{call_id}">{_flat_text(content)}</tool_result>'
+    elif calls:
+        lines = [_flat_text(content)] if content else []
+        for call in calls:
+            line, ok = tool_call_text(call)
+            lines.append(line)
+            invalid += not ok
+        text = "\n".join(line for line in lines if line)
+    else:
+        text = _content(content)
+    out: dict[str, Any] = {"role": role, "content": text}
+    for key, value in message.items():
+        if value is not None and key not in _DROPPED:
+            out[key] = value
+    return out, invalid
+
+
+def tool_call_text(call: Any) -> tuple[str, bool]:
+    """One `<tool_call>` line, and whether its arguments parsed."""
+    spec = _spec_of(call)
+    arguments, ok = parse_arguments(_arguments_of(call))
+    payload = {"name": spec.get("name") or "", "arguments": arguments}
+    return f"<tool_call>{encode_json(payload)}</tool_call>", ok
+
+
+def parse_arguments(arguments: Any) -> tuple[Any, bool]:
+    """Arguments as JSON values; a string that does not parse stays as it is (False)."""
+    if arguments is None:
+        return {}, True
+    if type(arguments) is not str:
+        return arguments, True
+    if not arguments.strip():
+        return {}, True
+    try:
+        return json.loads(arguments), True
+    except ValueError:
+        return arguments, False
+
+
+def flatten_tool(tool: Any) -> dict[str, Any]:
+    spec = _spec_of(tool)
+    if spec is tool and type(tool) is dict and "name" not in tool:
+        spec = {}
+    parameters = spec.get("parameters")
+    return {
+        "name": spec.get("name") or (tool.get("type") if type(tool) is dict else None) or "",
+        "description": spec.get("description") or "",
+        "parameters": parameters if type(parameters) is dict else _NO_PARAMETERS,
+    }
+
+
+def _calls_of(message: dict[str, Any]) -> list[Any]:
+    calls = message.get("tool_calls")
+    if type(calls) is list and calls:
+        return calls
+    legacy = message.get("function_call")
+    return [{"function": legacy}] if type(legacy) is dict else []
+
+
+def _spec_of(item: Any) -> dict[str, Any]:
+    """The `function` (or `custom`, or the item itself) object of a tool or tool call."""
+    if type(item) is not dict:
+        return {}
+    spec = item.get("function")
+    if type(spec) is dict:
+        return spec
+    kind = item.get("type")
+    spec = item.get(kind) if type(kind) is str else None
+    return spec if type(spec) is dict else item
+
+
+def _arguments_of(call: Any) -> Any:
+    spec = _spec_of(call)
+    return spec.get("arguments", spec.get("input"))
+
+
+def _content(content: Any) -> Any:
+    if content is None:
+        return ""
+    if type(content) is list:
+        texts = text_parts(content)
+        if texts is not None:
+            return "\n".join(texts)
+    return content
+
+
+def _flat_text(content: Any) -> str:
+    """Content as one string: list parts joined by newlines, non-text parts as JSON."""
+    if content is None:
+        return ""
+    if type(content) is str:
+        return content
+    if type(content) is not list:
+        return encode_json(content)
+    pieces = []
+    for part in content:
+        if type(part) is dict and type(part.get("text")) is str:
+            pieces.append(part["text"])
+        else:
+            pieces.append(encode_json(part))
+    return "\n".join(pieces)
