@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .sse import SSEDecoder
+
 # Message fields that arrive as text fragments to be concatenated.
 _TEXT_KEYS = frozenset({"content", "refusal", "reasoning_content", "reasoning"})
 # Rebuilt here (object, choices) or random padding without meaning (obfuscation; the SDK drops it).
@@ -16,7 +18,6 @@ _MAX_NOTES = 20
 _CALL_KEYS = frozenset({"index", "id", "type", "function"})
 # Choice keys with a rule of their own, or (message) that must not override the rebuilt one.
 _CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs", "message"})
-_BOM = b"\xef\xbb\xbf"
 # NaN and Infinity are not JSON; Python would accept them and the log line would not be JSON.
 _DECODER = json.JSONDecoder(parse_constant=lambda _: None)
 _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number",
@@ -178,26 +179,19 @@ class _Choice:
         return choice
 
 
-class StreamRebuilder:
-    """Feed raw SSE bytes as they arrive; ask for the rebuilt chat.completion at any time."""
+class StreamRebuilder(SSEDecoder):
+    """Feed raw SSE bytes as they arrive; ask for the rebuilt chat.completion at any time.
+
+    The decoder it extends calls `on_event` with each event, and `on_note` with what it drops.
+    """
 
     def __init__(self) -> None:
-        self._partial: list[bytes] = []  # pieces of a line whose end has not arrived yet
-        self._skip_lf = False  # the last chunk ended in CR: a leading LF completes that CRLF
-        self._first_line = True
-        self._data: list[str] = []
-        self._event = ""
-        self._done = False
-        self._closed = False
+        super().__init__()
         self._error: dict[str, Any] | None = None
         self._notes: list[str] = []
         self._head: dict[str, Any] = {"id": None, "created": None, "model": None}
         self._tail: dict[str, Any] = {"usage": None, "system_fingerprint": None}
         self._choices: dict[int, _Choice] = {}
-
-    @property
-    def done(self) -> bool:
-        return self._done
 
     @property
     def error(self) -> dict[str, Any] | None:
@@ -207,47 +201,6 @@ class StreamRebuilder:
     def notes(self) -> list[str]:
         return list(self._notes)
 
-    def feed(self, chunk: bytes) -> None:
-        if self._done or self._closed or not chunk:
-            return
-        if self._skip_lf:
-            self._skip_lf = False
-            if chunk[0] == 0x0A:
-                chunk = chunk[1:]
-                if not chunk:
-                    return
-        if b"\n" not in chunk and b"\r" not in chunk:
-            self._partial.append(chunk)  # joined once when the line ends, not on every chunk
-            return
-        # bytes.splitlines breaks on CR, LF and CRLF only (unlike str.splitlines, which would
-        # also split inside JSON text at U+2028 or U+0085).
-        lines = chunk.splitlines(keepends=True)
-        if self._partial:
-            self._partial.append(lines[0])
-            lines[0] = b"".join(self._partial)
-            self._partial = []
-        last = lines[-1][-1]
-        if last == 0x0D:
-            self._skip_lf = True
-        elif last != 0x0A:
-            self._partial.append(lines.pop())
-        for line in lines:
-            self._line(line.rstrip(b"\r\n"))
-            if self._done:
-                return
-
-    def close(self) -> None:
-        if self._closed or self._done:
-            self._closed = True
-            return
-        self._closed = True
-        if self._partial:
-            self._line(b"".join(self._partial))
-        if not self._done:
-            self._dispatch()  # an event cut off before its blank line still counts
-        if not self._done:
-            self._note("stream ended without [DONE]")
-
     def completion(self) -> dict[str, Any]:
         head = self._head
         result = {"id": head["id"], "object": "chat.completion", "created": head["created"],
@@ -256,47 +209,19 @@ class StreamRebuilder:
         result.update(self._tail)
         return result
 
-    def _note(self, note: str) -> None:
+    def on_note(self, note: str) -> None:
         if len(self._notes) < _MAX_NOTES:
             self._notes.append(note)
         elif len(self._notes) == _MAX_NOTES:
             self._notes.append("further notes dropped")
 
-    def _line(self, raw: bytes) -> None:
-        if self._first_line:
-            self._first_line = False
-            if raw.startswith(_BOM):
-                raw = raw[3:]
-        if not raw:
-            self._dispatch()
-            return
-        # Field and value split on bytes: ':' and ' ' never occur inside a UTF-8 sequence, so
-        # this equals decoding the line first, with one decode per value instead.
-        name, _, value = raw.partition(b":")
-        if not name:
-            return  # a comment, e.g. a keep-alive
-        if value[:1] == b" ":
-            value = value[1:]
-        if name == b"data":
-            self._data.append(value.decode("utf-8", "replace"))
-        elif name == b"event":
-            self._event = value.decode("utf-8", "replace")
-
-    def _dispatch(self) -> None:
-        data, event = self._data, self._event
-        self._data, self._event = [], ""
-        if not data:
-            return
-        text = "\n".join(data)
-        if text.startswith("[DONE]"):  # the SDK's test too
-            self._done = True
-            return
+    def on_event(self, event: str, data: str) -> None:
         try:
-            obj = _DECODER.decode(text)
+            obj = _DECODER.decode(data)
         except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
-            obj = text
+            obj = data
             if event != "error":
-                self._note(f"unparsable event: {text[:60]!r}")
+                self.on_note(f"unparsable event: {data[:60]!r}")
                 return
         if isinstance(obj, dict) and obj.get("error"):
             self._record_error(obj["error"])
@@ -305,14 +230,14 @@ class StreamRebuilder:
         elif isinstance(obj, dict):
             self._add_chunk(obj)
         else:
-            self._note(f"event is a JSON {_JSON_TYPES.get(type(obj), '?')}, not an object")
+            self.on_note(f"event is a JSON {_JSON_TYPES.get(type(obj), '?')}, not an object")
 
     def _record_error(self, error: Any) -> None:
         if not isinstance(error, dict):
             error = {"message": error if isinstance(error, str) else json.dumps(error)}
         if self._error is None:
             self._error = error
-        self._note(f"error event: {str(error.get('message') or error)[:100]}")
+        self.on_note(f"error event: {str(error.get('message') or error)[:100]}")
 
     def _add_chunk(self, chunk: dict[str, Any]) -> None:
         head, tail = self._head, self._tail
@@ -329,7 +254,7 @@ class StreamRebuilder:
     def _add_choices(self, items: list[Any]) -> None:
         for position, item in enumerate(items):
             if not isinstance(item, dict):
-                self._note(f"choice is a JSON {_JSON_TYPES.get(type(item), '?')}, not an object")
+                self.on_note(f"choice is a JSON {_JSON_TYPES.get(type(item), '?')}, not an object")
                 continue
             index = item.get("index")
             if not isinstance(index, int):

@@ -1,0 +1,158 @@
+"""Decode a server-sent event stream from raw bytes, chunk by chunk, into (event, data) pairs."""
+
+from __future__ import annotations
+
+# A line still waiting for its line break, and the data lines of an event not yet ended, are
+# held in memory: a broken upstream that never sends a line break must not grow them without end.
+MAX_EVENT_BYTES = 8 * 1024 * 1024
+# What holding one more data line costs beyond its bytes (a list slot, an object header), so that
+# a flood of tiny data lines is bounded by the memory it takes, not only by its text.
+_LINE_COST = 64
+_BOM = b"\xef\xbb\xbf"
+
+
+class SSEDecoder:
+    """Feed raw bytes as they arrive; a subclass gets each event in `on_event(event, data)`.
+
+    Lines end in CR, LF or CRLF (a CRLF may be cut between chunks), each data line is decoded as
+    UTF-8 on its own (bad bytes become U+FFFD), and an event's data lines are joined with "\\n".
+    Decoding stops at the first event whose data starts with [DONE]; `done` then says so, and
+    a stream closed without it gets a note.
+
+    A line longer than `max_bytes` is dropped as if it had not been sent, and an event of several
+    data lines that take more than `max_bytes` to hold is dropped whole (each line counted with
+    64 bytes more); each drop is reported to `on_note`.
+    """
+
+    def __init__(self, max_bytes: int = MAX_EVENT_BYTES) -> None:
+        self._max = max_bytes
+        self._partial: list[bytes] = []  # pieces of a line whose end has not arrived yet
+        # Their length, counted from the first chunk without a line break on (until then the one
+        # piece is a chunk's tail: no longer than the limit); past _max the pieces are let go.
+        self._held = 0
+        self._skip_lf = False  # the last chunk ended in CR: a leading LF completes that CRLF
+        self._first_line = True
+        self._data: list[bytes] = []  # decoded when the event ends: once, for the usual one line
+        self._size = 0  # what the event's data lines take, counted once there are two
+        self._event = ""
+        self._closed = False
+        self._done = False
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def on_event(self, event: str, data: str) -> None:
+        """One complete event: its `event` field ("" when none came) and its data."""
+
+    def on_note(self, note: str) -> None:
+        """Something dropped or missing, e.g. an oversized line, or [DONE] at the close."""
+
+    def feed(self, chunk: bytes) -> None:
+        """Take the next bytes of the stream; the events they complete go to `on_event`."""
+        if self._done or self._closed or not chunk:
+            return
+        if self._skip_lf:
+            self._skip_lf = False
+            if chunk[0] == 0x0A:
+                chunk = chunk[1:]
+                if not chunk:
+                    return
+        if b"\n" not in chunk and b"\r" not in chunk:  # the held line goes on
+            partial = self._partial
+            held = self._held = (self._held or sum(map(len, partial))) + len(chunk)
+            if held <= self._max:
+                partial.append(chunk)  # joined once when the line ends, not on every chunk
+            elif partial:
+                self._partial = []  # too long: only its length is kept, to know where it ends
+            return
+        if len(chunk) > self._max:  # in pieces, so that only a line held across them can be long
+            for start in range(0, len(chunk), self._max):
+                self.feed(chunk[start : start + self._max])
+            return
+        # bytes.splitlines breaks on CR, LF and CRLF only (unlike str.splitlines, which would
+        # also split inside JSON text at U+2028 or U+0085); the last byte says if one was cut.
+        lines = chunk.splitlines()
+        if self._partial:  # the held line ends in this chunk
+            self._partial.append(lines[0])
+            lines[0] = b"".join(self._partial)
+            self._partial = []
+            self._held = 0
+            if len(lines[0]) > self._max:
+                del lines[0]
+                self._drop_line()
+        elif self._held:  # the end of a line too long to hold
+            self._held = 0
+            del lines[0]
+            self._drop_line()
+        last = chunk[-1]
+        if last == 0x0D:
+            self._skip_lf = True
+        elif last != 0x0A:
+            self._partial.append(lines.pop())
+        if self._first_line and lines:
+            lines[0] = self._without_bom(lines[0])
+        field, on_event = self._field, self.on_event
+        for raw in lines:
+            if raw:
+                field(raw)
+                continue
+            data, event = self._data, self._event  # a blank line: the event ends
+            self._data, self._event = [], ""
+            if len(data) == 1:  # the usual event, and one line is never over the limit
+                text = data[0].decode("utf-8", "replace")
+            else:
+                self._size = 0
+                if not data:
+                    continue
+                text = "\n".join([part.decode("utf-8", "replace") for part in data])
+            if text.startswith("[DONE]"):  # the openai SDK's test too
+                self._done = True
+                return
+            on_event(event, text)
+
+    def close(self) -> None:
+        """The stream has ended: a line or an event cut off before its end still counts."""
+        if self._closed:
+            return
+        self.feed(b"\n\n")  # the line break, then the blank line, that did not come
+        self._closed = True
+        if not self._done:
+            self.on_note("stream ended without [DONE]")
+
+    def _drop_line(self) -> None:
+        self._first_line = False
+        self.on_note("oversized SSE line dropped")
+
+    def _without_bom(self, line: bytes) -> bytes:
+        self._first_line = False
+        return line[3:] if line.startswith(_BOM) else line
+
+    def _field(self, raw: bytes) -> None:
+        # Field and value split on bytes: ':' and ' ' never occur inside a UTF-8 sequence, so
+        # this equals decoding the line first, with one decode per value instead.
+        name, _, value = raw.partition(b":")
+        if not name:
+            return  # a comment, e.g. a keep-alive
+        if value[:1] == b" ":
+            value = value[1:]
+        if name == b"data":
+            data = self._data
+            if data or self._size:
+                self._more_data(value)
+            else:
+                data.append(value)
+        elif name == b"event":
+            self._event = value.decode("utf-8", "replace")
+
+    def _more_data(self, value: bytes) -> None:
+        # Counted only once a second line comes (one line is bounded as a line already); past
+        # _max the event is dropped, and _size stays past it until the event ends.
+        data = self._data
+        size = self._size or len(data[0]) + _LINE_COST
+        size = self._size = size + len(value) + _LINE_COST
+        if size <= self._max:
+            data.append(value)
+        elif data:  # the line that crossed the limit: the event goes, noted once
+            self._data = []
+            self.on_note("oversized SSE event dropped")
