@@ -29,8 +29,9 @@ worker_class = "gevent"
 worker_connections = int(os.environ.get("PROXY_WORKER_CONNECTIONS", "1000"))
 # Seconds in-flight streams get to finish after SIGTERM before the worker is killed.
 graceful_timeout = int(os.environ.get("PROXY_GRACEFUL_TIMEOUT", "30"))
-# Keep client connections open between calls, as SDK connection pools expect.
-keepalive = 75
+# Keep idle client connections this long (longer than the openai SDK's 5 s pool expiry);
+# short, because gunicorn waits for idle connections too before a worker stops on SIGTERM.
+keepalive = 10
 # Must stay off under gevent: the app (and its sockets) is built in each patched worker.
 preload_app = False
 # gunicorn >= 25.1 opens a control socket at one fixed path; parallel instances would collide.

@@ -57,7 +57,9 @@ def watch_for_hangup(environ: Mapping[str, Any]) -> Callable[[], None]:
 
     def stop() -> None:
         active[0] = False
-        watcher.kill(block=False)
+        # Blocking: a watcher still waiting on the fd when gunicorn closes the socket holds the
+        # close (and the connection's slot) back by about a second.
+        watcher.kill(block=True)
 
     return stop
 

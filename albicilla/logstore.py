@@ -18,6 +18,8 @@ LOCK_PATIENCE_S = 10.0
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # Read-write: the torn-line check reads the last byte.
 _FILE_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+# The /health probe file: hidden, never a `.jsonl`, so the converter never reads it.
+_PROBE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def serialize_record(record: dict[str, Any]) -> bytes:
@@ -56,9 +58,17 @@ class LogStore:
         print(f"albicilla: record lost: {reason}", file=sys.stderr, flush=True)
 
     def health(self) -> dict[str, Any]:
-        if self.last_error is None:
-            return {"status": "ok"}
-        return {"status": "degraded", "reason": self.last_error, "records_lost": self.failures}
+        """The store's state now: a probe write, so every worker reports the same."""
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        try:
+            probe_store(self.root, day)
+        except OSError as exc:
+            reason = self.last_error or f"cannot write {day}/: {exc.strerror or exc}"
+            return {"status": "degraded", "reason": reason, "records_lost": self.failures}
+        if self.last_error is not None:
+            self.last_error = None
+            print("albicilla: log store recovered, logging resumed", file=sys.stderr, flush=True)
+        return {"status": "ok"}
 
 
 def append_line(root: Path, day: str, file_name: str, line: bytes) -> None:
@@ -83,6 +93,21 @@ def append_line(root: Path, day: str, file_name: str, line: bytes) -> None:
                 fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def probe_store(root: Path, day: str) -> None:
+    """Write and remove a page in root/day the way a record is written; raises OSError."""
+    dir_fd = _open_day_dir(root, day)
+    try:
+        name = f".health-probe-{os.getpid()}"
+        fd = os.open(name, _PROBE_FLAGS, 0o600, dir_fd=dir_fd)
+        try:
+            os.write(fd, b"\n" * 4096)
+        finally:
+            os.close(fd)
+            os.unlink(name, dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _open_day_dir(root: Path, day: str) -> int:

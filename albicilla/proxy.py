@@ -41,6 +41,7 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 CLIENT_CLOSED = 499
 WORKER_STOPPED = 503
 STREAM_HEADERS = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
+_SHORT_BODY = "The request body ended before the length its Content-Length header announced."
 
 
 def _state():
@@ -146,6 +147,9 @@ def _read_limited_body(limit: int) -> bytes:
     body = get_input_stream(request.environ).read(limit + 1)
     if len(body) > limit:
         raise PayloadTooLarge(f"The request body is larger than the {limit}-byte limit.")
+    if request.content_length is not None and len(body) < request.content_length:
+        # The client hung up early: a prefix of a body is never forwarded as if it were whole.
+        raise InvalidRequest(_SHORT_BODY)
     return body
 
 
@@ -299,9 +303,17 @@ class _RequestBody:
     def __init__(self, stream: Any, length: int | None) -> None:
         self._stream = stream
         self._length = length or 0
+        self._missing = length  # bytes the Content-Length still promises
 
     def __len__(self) -> int:
         return self._length
 
     def read(self, size: int = -1) -> bytes:
-        return self._stream.read(size)
+        data = self._stream.read(size)
+        if self._missing is not None:
+            self._missing -= len(data)
+            if not data and self._missing > 0:
+                # Raised through requests, which closes the upstream connection instead of
+                # leaving the upstream waiting for bytes that will never come.
+                raise InvalidRequest(_SHORT_BODY)
+        return data

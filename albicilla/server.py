@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 from typing import Any
 
@@ -13,6 +14,8 @@ from .exchange import abandon_in_flight
 # The master SIGKILLs a worker at the graceful timeout; records still open are written this
 # long before, so they reach the disk.
 STOP_MARGIN_S = 1.0
+# How gunicorn starts the warning for a request it rejects before the app sees it.
+_REJECTED = "Invalid request from ip="
 
 
 def worker_app(settings: Settings | None = None) -> Flask:
@@ -21,7 +24,30 @@ def worker_app(settings: Settings | None = None) -> Flask:
 
     app = create_app(settings)
     install_stop_handler(app.extensions["albicilla"].settings.graceful_timeout)
+    withhold_rejected_request_details()
     return app
+
+
+class _RejectedRequestFilter(logging.Filter):
+    """Keep only the kind of error when gunicorn logs a request it rejected.
+
+    gunicorn quotes the offending line, and a malformed header line can be a credential
+    (`Authorization Bearer sk-...` without its colon): no header value may reach the logs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith(_REJECTED):
+            where, _, error = message.partition(": ")
+            record.msg = f"{where}: {error.split(':', 1)[0]} (the offending line is not logged)"
+            record.args = ()
+        return True
+
+
+def withhold_rejected_request_details() -> None:
+    logger = logging.getLogger("gunicorn.error")
+    if not any(isinstance(f, _RejectedRequestFilter) for f in logger.filters):
+        logger.addFilter(_RejectedRequestFilter())
 
 
 def install_stop_handler(graceful_timeout: float) -> None:
@@ -63,7 +89,7 @@ def serve(settings: Settings) -> int:
                 "worker_class": "gevent",
                 "worker_connections": settings.worker_connections,
                 "graceful_timeout": settings.graceful_timeout,
-                "keepalive": 75,
+                "keepalive": 10,
                 "preload_app": False,
                 "control_socket_disable": True,
                 "errorlog": "-",

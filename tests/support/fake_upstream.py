@@ -12,15 +12,27 @@ the `X-Scenario` header (query-string syntax), e.g. `stream?chunks=50&delay=0.01
   html                       code=N with an HTML page
   empty                      200 with an empty body
   sleep                      wait delay=S before answering (connect/read timeouts)
+  reset                      a chat.completion whose connection is reset halfway through the body
+  sse                        malformed streams: shape=invalid (unparsable events among valid
+                             ones), split (every event sent in two packets, cut inside the `data:`
+                             line and inside a UTF-8 character), truncated (a clean end after=N
+                             events, without finish_reason or [DONE])
+  watch                      like stream (first=S before the headers; mode=json for a
+                             chat.completion instead), and notes in `/_events` under tag=T how far
+                             it got before its client went away
+  big                        a chat.completion with size=N bytes of content (Content-Length)
+  redirect                   code=N (302) with `Location: to`
 
 `GET /_requests` lists what was received (method, path, headers, body); `DELETE /_requests`
-clears it. Anything without a scenario gets `json`.
+clears it. `GET /_events` lists what `watch` saw (tag, events sent, whether the client left).
+Anything without a scenario gets `json`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import select
 import socket
 import socketserver
 import threading
@@ -28,6 +40,7 @@ import time
 from urllib.parse import parse_qsl
 
 _received: list[dict] = []
+_events: list[dict] = []
 _lock = threading.Lock()
 
 
@@ -107,6 +120,13 @@ class Handler(socketserver.StreamRequestHandler):
                 if method == "DELETE":
                     _received.clear()
                 data = json.dumps(_received).encode()
+            self._send(200, "application/json", data)
+            return True
+        if path == "/_events":
+            with _lock:
+                if method == "DELETE":
+                    _events.clear()
+                data = json.dumps(_events).encode()
             self._send(200, "application/json", data)
             return True
         with _lock:
@@ -197,6 +217,116 @@ class Handler(socketserver.StreamRequestHandler):
         linger_zero = b"\x01\x00\x00\x00\x00\x00\x00\x00"
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger_zero)
         return False
+
+    def do_reset(self, args: dict, body: bytes) -> bool:
+        data = json.dumps(completion("reset " * 2000)).encode()
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n"
+        )
+        self.wfile.write(head.encode() + data[: len(data) // 2])
+        self.wfile.flush()
+        time.sleep(0.1)
+        return self._interrupt(args)
+
+    def do_sse(self, args: dict, body: bytes) -> bool:
+        shape = args.get("shape", "invalid")
+        chunks = int(args.get("chunks", "5"))
+        events = stream_events(chunks)
+        if shape == "invalid":
+            events = [
+                events[0],
+                b"data: {not json\n\n",
+                b"data: [1, 2]\n\n",
+                b"data: \xff\xfe\n\n",
+                *events[1:],
+            ]
+        elif shape == "truncated":
+            events = events[: int(args.get("after", "3"))]
+        elif shape == "split":
+            # "tok" events carry a multi-byte character, and are cut inside it and before CRLF.
+            events = [
+                ev.replace(b'"tok', '"t\u00f6k'.encode()).replace(b"\n", b"\r\n") for ev in events
+            ]
+        self.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        for ev in events:
+            pieces = [ev]
+            if shape == "split":
+                cut = ev.find(b"\xc3\xb6") + 1 if b"\xc3\xb6" in ev else len(ev) // 2
+                pieces = [ev[:cut], ev[cut:-3], ev[-3:]]
+            for piece in pieces:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.flush()
+                if shape == "split":
+                    time.sleep(0.02)
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        return True
+
+    def do_watch(self, args: dict, body: bytes) -> bool:
+        tag = args.get("tag", "")
+        events = stream_events(int(args.get("chunks", "100")))
+        delay = float(args.get("delay", "0.1"))
+        sent = 0
+        if self._client_left_within(float(args.get("first", "0"))):
+            with _lock:
+                _events.append({"tag": tag, "sent": 0, "of": len(events), "client_gone": True})
+            return False
+        if args.get("mode") == "json":
+            self._send(200, "application/json", json.dumps(completion("watched")).encode())
+            with _lock:
+                _events.append({"tag": tag, "sent": 1, "of": 1, "client_gone": False})
+            return True
+        try:
+            self.wfile.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+            )
+            self.wfile.flush()
+            for ev in events:
+                if sent:
+                    time.sleep(delay)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(ev), ev))
+                self.wfile.flush()
+                sent += 1
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            with _lock:
+                _events.append({"tag": tag, "sent": sent, "of": len(events), "client_gone": True})
+            return False
+        with _lock:
+            _events.append({"tag": tag, "sent": sent, "of": len(events), "client_gone": False})
+        return True
+
+    def _client_left_within(self, seconds: float) -> bool:
+        """Wait, watching the connection: True as soon as the client closes it."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+            if readable:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        return True
+                except OSError:
+                    return True
+                time.sleep(min(left, 0.05))  # pipelined bytes, not a close
+        return False
+
+    def do_big(self, args: dict, body: bytes) -> bool:
+        size = int(args.get("size", str(8 * 1024 * 1024)))
+        self._send(200, "application/json", json.dumps(completion("x" * size)).encode())
+        return True
+
+    def do_redirect(self, args: dict, body: bytes) -> bool:
+        location = args.get("to", "http://127.0.0.1:9/")
+        self._send(
+            int(args.get("code", "302")), "text/plain", b"moved", f"Location: {location}\r\n"
+        )
+        return True
 
 
 class Server(socketserver.ThreadingTCPServer):

@@ -7,10 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 
@@ -129,3 +131,142 @@ def runner(args: list[str], tmp_path: Path, env: dict[str, str]) -> Iterator[Run
         yield running
     finally:
         running.stop()
+
+
+T = TypeVar("T")
+
+
+def wait_for(probe: Callable[[], T], timeout: float = 15.0, interval: float = 0.05) -> T:
+    """Poll until `probe()` returns something truthy; fail with its last value after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout}s waiting, last value {value!r}")
+        time.sleep(interval)
+
+
+def worker_pids(master: Running) -> set[int]:
+    """The pids of the gunicorn master's worker processes (its children)."""
+    children: set[int] = set()
+    for task in Path(f"/proc/{master.proc.pid}/task").iterdir():
+        try:
+            children.update(int(pid) for pid in (task / "children").read_text().split())
+        except FileNotFoundError:
+            continue
+    return children
+
+
+class Watched:
+    """A local TCP server that must receive nothing: it counts connections and bytes."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.received = b""
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.settimeout(0.5)
+            try:
+                self.received += conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        self._closed = True
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self._thread.join(5)
+
+
+@contextmanager
+def watched_server() -> Iterator[Watched]:
+    server = Watched()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@contextmanager
+def black_hole() -> Iterator[int]:
+    """A port that listens but never accepts, with its backlog full: connecting to it hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            try:
+                filler.connect(("127.0.0.1", port))
+            except BlockingIOError:
+                pass
+            fillers.append(filler)
+        time.sleep(0.2)
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+def raw_exchange(port: int, data: bytes, *, timeout: float = 10.0, shut: bool = False) -> bytes:
+    """Send raw bytes to 127.0.0.1:port; return all that comes back until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        if shut:
+            sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (TimeoutError, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def session_records(log_root: Path, session: str) -> list[dict]:
+    """A session's finished records (a line still being written has no newline yet)."""
+    import json
+
+    from albicilla.sessions import session_file_name
+
+    name = session_file_name(session) + ".jsonl"
+    return [
+        json.loads(line)
+        for path in sorted(log_root.glob("*/" + name))
+        for line in path.read_bytes().split(b"\n")[:-1]
+    ]
+
+
+def wait_records(log_root: Path, session: str, count: int = 1, timeout: float = 15) -> list[dict]:
+    """The session's records once `count` are there; records land after the last byte is sent."""
+    wait_for(lambda: len(session_records(log_root, session)) >= count, timeout)
+    time.sleep(0.1)  # a surplus record would show up now
+    records = session_records(log_root, session)
+    assert len(records) == count, records
+    return records
