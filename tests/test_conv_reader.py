@@ -180,3 +180,15 @@ def test_session_files_are_found_per_day_in_sorted_order(tmp_path: Path) -> None
     (tmp_path / "2026-11-26" / "nested").mkdir()
     found = [f.label for f in find_session_files(str(tmp_path))]
     assert found == ["2026-11-26/a.jsonl", "2026-11-26/z.jsonl", "2026-11-27/b.jsonl"]
+
+
+def test_too_deeply_nested_line_is_damage_not_a_crash(tmp_path):
+    from albicilla.conv.reader import iter_records
+
+    path = tmp_path / "s.jsonl"
+    deep = b'{"x": ' + b"[" * 100000 + b"]" * 100000 + b"}\n"
+    path.write_bytes(deep + b'{"ok": 1}\n')
+    damage = []
+    records = list(iter_records(path, lambda number, reason: damage.append((number, reason))))
+    assert records == [(2, {"ok": 1})]
+    assert damage == [(1, "JSON nested too deeply")]

@@ -78,6 +78,9 @@ def iter_records(
             except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
                 on_damage(number, _damage_reason(line, exc))
                 continue
+            except RecursionError:  # nesting the proxy accepted but a deeper stack cannot parse
+                on_damage(number, "JSON nested too deeply")
+                continue
             if type(record) is not dict:
                 on_damage(number, "not a JSON object")
                 continue
