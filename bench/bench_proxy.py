@@ -1,0 +1,502 @@
+"""Side-by-side proxy benchmarks: the upstream called directly vs through Albicilla (vs LiteLLM).
+
+    bench/run proxy                      # installs nginx and wrk if missing, then runs this
+    uv run python bench/bench_proxy.py [--phases 1,2,3,4,5] [--profile 10]
+    uv run python bench/bench_proxy.py --smoke     # tiny sizes, no nginx, wrk or LiteLLM
+
+Phases (each target measured back to back, the order rotated every round, ratios reported):
+  1  added latency, non-streaming, 1 connection (wrk -c1 --latency): p50 and p99
+  2  throughput, non-streaming, 64 connections; every request logged (log lines counted), and
+     an exact count check: N requests from our own client give exactly N log lines
+  3  added time to first token on a slow stream (sequential raw-socket client): median, p99
+  4  50-chunk SSE streams, 32 connections: rate, and every record rebuilt correctly
+  5  many concurrent slow streams (1,000 x a token every 100 ms for 20 s): all complete, all
+     logged with the right content, RSS of each gunicorn worker (VmRSS sampled, VmHWM)
+Albicilla runs as `gunicorn wsgi:app` with 2 gevent workers, configured by PROXY_* only.
+LiteLLM is included when its separate virtual environment exists (`bench/run litellm-setup`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import proxy_clients as clients
+import proxy_servers as servers
+import slow_upstream
+from proxy_report import (
+    count_lines,
+    machine,
+    profile_top,
+    py_spy_command,
+    read_records,
+    settled_lines,
+    summarize,
+    table,
+    verify_streams,
+)
+
+DEFAULT_LITELLM_VENV = "/tmp/albicilla-bench-litellm"
+MESSAGES = [{"role": "user", "content": "Say hello"}]
+
+
+def chat_body(model: str, *, stream: bool = False) -> bytes:
+    body = {"model": model, "messages": MESSAGES, "user": "bench"}
+    if stream:
+        body["stream"] = True
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, workdir: Path, stack: ExitStack) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.stack = stack
+        self.results: dict = {}
+        self.use_wrk = not args.smoke
+        self.upstream: servers.Server | None = None  # nginx (or the Python upstream in --smoke)
+        self.ttft_upstream: servers.Server | None = None
+        self.litellm: servers.Server | None = None
+        self.warmups: dict[str, list[dict]] = {}
+
+    # -- servers ----------------------------------------------------------------------------
+
+    def start_shared(self) -> None:
+        a = self.args
+        if a.smoke:
+            self.upstream = self.stack.enter_context(
+                servers.slow(self.workdir, tokens=a.sse_tokens, interval=0.0))
+        else:
+            self.upstream = self.stack.enter_context(servers.nginx(self.workdir, a.sse_tokens))
+        say(f"upstream: {self.upstream.name} at {self.upstream.url}")
+        if {3} & a.phases:
+            self.ttft_upstream = self.stack.enter_context(servers.slow(
+                self.workdir, tokens=a.ttft_tokens, interval=a.ttft_interval,
+                first_delay=a.ttft_first_delay))
+        venv = None if a.no_litellm or a.smoke else Path(a.litellm_venv)
+        if servers.litellm_available(venv):
+            models = {"bench-model": self.upstream.url + "/v1",
+                      "bench-sse": self.upstream.url + "/sse/v1"}
+            if self.ttft_upstream:
+                models["bench-slow"] = self.ttft_upstream.url + "/v1"
+            say("starting LiteLLM (2 workers, no database) ...")
+            try:
+                self.litellm = self.stack.enter_context(
+                    servers.litellm(venv, models, self.workdir))
+                say(f"LiteLLM at {self.litellm.url}")
+            except RuntimeError as exc:
+                say(f"LiteLLM: skipped, it did not start: {exc}")
+        else:
+            say(f"LiteLLM: skipped (no virtual environment at {a.litellm_venv}; "
+                "`bench/run litellm-setup` makes one)" if not a.smoke and not a.no_litellm
+                else "LiteLLM: skipped")
+
+    def targets(self, upstream: servers.Server, direct_url: str, proxy: servers.Server,
+                litellm_model: str | None) -> list[tuple[str, str, servers.Server]]:
+        """(name, URL, the server whose CPU time is charged to the requests)."""
+        found = [("direct", direct_url, upstream),
+                 ("albicilla", proxy.url + "/v1/chat/completions", proxy)]
+        if self.litellm and litellm_model:
+            found.append(("litellm", self.litellm.url + "/v1/chat/completions", self.litellm))
+        return found
+
+    # -- measuring --------------------------------------------------------------------------
+
+    def measure(self, url: str, body: bytes, *, connections: int, threads: int,
+                seconds: float, server: servers.Server | None = None, check=None) -> dict:
+        """One load run; with `server`, also its CPU time per request (robust to other load)."""
+        cpu = server.cpu_seconds() if server else 0.0
+        if self.use_wrk:
+            result = servers.run_wrk(url, body, connections=connections, threads=threads,
+                                     seconds=seconds, workdir=self.workdir)
+        else:
+            result = clients.load(url, body, connections=connections, total=10**9,
+                                  seconds=seconds, check=check)
+        if server:
+            used = server.cpu_seconds() - cpu
+            result["cpu_us_per_request"] = used / max(result["requests"], 1) * 1e6
+            result["cpu_percent"] = used / (result.get("duration_us", 0) / 1e6
+                                            or result.get("seconds", 1)) * 100
+        return result
+
+    def rounds(self, phase: str, targets: list[tuple[str, str, servers.Server]], body: bytes,
+               *, connections: int, threads: int, seconds: float, rounds: int,
+               check=None, after=None) -> dict[str, list[dict]]:
+        """Every target once per round, the order rotated each round; a warm-up first."""
+        runs: dict[str, list[dict]] = {name: [] for name, _, _ in targets}
+        self.warmups = {}
+        for name, url, _ in targets:
+            self.warmups[name] = [self.measure(url, body, connections=connections,
+                                               threads=threads, seconds=self.args.warmup,
+                                               check=check)]
+            if after:
+                after(name, None)
+        for r in range(rounds):
+            order = targets[r % len(targets):] + targets[:r % len(targets)]
+            for name, url, server in order:
+                result = self.measure(url, body, connections=connections, threads=threads,
+                                      seconds=seconds, server=server, check=check)
+                runs[name].append(result)
+                say(f"[{phase}] round {r + 1} {name:9s} {result['rps']:9.1f} req/s  "
+                    f"p50 {result['p50_us']:8.0f} us  p99 {result['p99_us']:8.0f} us  "
+                    f"{result['requests']} ok, {result['errors']} errors  server CPU "
+                    f"{result['cpu_percent']:4.0f}%, {result['cpu_us_per_request']:6.0f} us/req"
+                    f"  (load avg {os.getloadavg()[0]:.1f})")
+                if after:
+                    after(name, result)
+        return runs
+
+    # -- phases -----------------------------------------------------------------------------
+
+    def phase_latency(self) -> None:
+        a = self.args
+        proxy = self.stack.enter_context(servers.albicilla(self.upstream.url + "/v1",
+                                                           self.workdir, name="albicilla-p1"))
+        targets = self.targets(self.upstream, self.upstream.url + "/v1/chat/completions", proxy,
+                               "bench-model")
+        body = chat_body("bench-model")
+        runs = self.rounds("1 latency c1", targets, body,
+                           connections=1, threads=1, seconds=a.seconds, rounds=a.rounds)
+        self.results["latency_c1"] = summarize(runs)
+        proxy.stop()
+
+    def phase_throughput(self) -> None:
+        a = self.args
+        proxy = self.stack.enter_context(servers.albicilla(self.upstream.url + "/v1",
+                                                           self.workdir, name="albicilla-p2"))
+        targets = self.targets(self.upstream, self.upstream.url + "/v1/chat/completions", proxy,
+                               "bench-model")
+        body = chat_body("bench-model")
+        checks = []
+        before = [count_lines(proxy.log_root)]
+
+        def count(name: str, result: dict | None) -> None:
+            if name != "albicilla":
+                return
+            lines = settled_lines(proxy.log_root)
+            if result is not None:
+                added = lines - before[0]
+                checks.append({"completed": result["requests"], "logged": added,
+                               "in_flight_at_stop": added - result["requests"]})
+                ok = 0 <= added - result["requests"] <= a.connections
+                say(f"[2 throughput] log lines {added} for {result['requests']} completed "
+                    f"({added - result['requests']} in flight when the client stopped)"
+                    f" {'OK' if ok else 'MISMATCH'}")
+            before[0] = lines
+
+        runs = self.rounds("2 throughput c64", targets, body,
+                           connections=a.connections, threads=2, seconds=a.load_seconds,
+                           rounds=a.rounds_load, after=count)
+        # Exact: a fixed number of requests, all answered, gives exactly that many lines.
+        start_lines = settled_lines(proxy.log_root)
+        exact = clients.load(proxy.url + "/v1/chat/completions", body,
+                             connections=a.connections, total=a.exact_requests,
+                             seconds=a.load_seconds * 10)
+        logged = settled_lines(proxy.log_root) - start_lines
+        exact_ok = exact["requests"] == a.exact_requests == logged and exact["errors"] == 0
+        say(f"[2 throughput] exact count: {a.exact_requests} sent, {exact['requests']} answered "
+            f"200, {logged} log lines -> {'OK' if exact_ok else 'MISMATCH'}")
+        records = read_records(proxy.log_root)
+        bad = sum(1 for r in records if r["status"] != 200)
+        self.results["throughput_c64"] = summarize(runs)
+        self.results["throughput_c64"]["log_checks"] = checks
+        self.results["throughput_c64"]["exact_count"] = {
+            "sent": a.exact_requests, "answered": exact["requests"], "logged": logged,
+            "ok": exact_ok, "records_not_200": bad}
+        if a.profile > 0 and self.use_wrk:
+            self.results["profile"] = self.profile(proxy, body)
+        proxy.stop()
+
+    def profile(self, proxy: servers.Server, body: bytes) -> list[str]:
+        """py-spy on one worker while wrk keeps 64 connections busy."""
+        load = subprocess.Popen(
+            ["wrk", "-t2", f"-c{self.args.connections}", f"-d{self.args.profile + 4:g}s",
+             "-s", str(self.workdir / "wrk.lua"), proxy.url + "/v1/chat/completions"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1.5)
+            spy = self.start_py_spy(proxy.worker_pids()[0], "profile-c64.txt")
+            return self.finish_py_spy(spy, "one worker under 64 connections")
+        finally:
+            load.wait(self.args.profile + 60)
+
+    def start_py_spy(self, pid: int, name: str) -> tuple[subprocess.Popen, Path] | None:
+        spy = py_spy_command(self.args.py_spy)
+        if spy is None:
+            say("[profile] skipped: no py-spy (pass --py-spy PATH, or install uv for uvx)")
+            return None
+        raw = self.workdir / name
+        proc = subprocess.Popen(
+            [*spy, "record", "--pid", str(pid), "--duration", f"{self.args.profile:g}",
+             "--rate", "250", "--function", "--nonblocking", "--format", "raw",
+             "--output", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return proc, raw
+
+    def finish_py_spy(self, spy: tuple[subprocess.Popen, Path] | None, what: str) -> list[str]:
+        if spy is None:
+            return []
+        proc, raw = spy
+        proc.wait(self.args.profile + 120)
+        if proc.returncode != 0 or not raw.exists():
+            say(f"[profile] py-spy failed ({proc.returncode})")
+            return []
+        lines = profile_top(raw.read_text(), self.args.profile_top)
+        say(f"[profile] py-spy on {what}:")
+        for line in lines:
+            say("  " + line)
+        return lines
+
+    def phase_ttft(self) -> None:
+        a = self.args
+        up = self.ttft_upstream
+        proxy = self.stack.enter_context(servers.albicilla(up.url + "/v1", self.workdir,
+                                                           name="albicilla-p3"))
+        targets = self.targets(up, up.url + "/v1/chat/completions", proxy, "bench-slow")
+        body = chat_body("bench-slow", stream=True)
+        times: dict[str, list[float]] = {name: [] for name, _, _ in targets}
+        deadline = time.monotonic() + a.ttft_budget
+        for _, url, _ in targets:
+            for _ in range(a.warmup_requests):
+                clients.time_to_first_token(url, body, b"tok0")
+        for i in range(a.ttft_pairs):
+            if time.monotonic() > deadline:
+                say(f"[3 ttft] stopped after {i} rounds: time budget {a.ttft_budget:g}s spent")
+                break
+            order = targets[i % len(targets):] + targets[:i % len(targets)]
+            for name, url, _ in order:
+                times[name].append(clients.time_to_first_token(url, body, b"tok0"))
+        summary = {}
+        for name, values in times.items():
+            stats = clients.percentiles([v * 1000 for v in values])
+            summary[name] = {"n": stats["n"], "median_ms": stats["p50"], "p99_ms": stats["p99"]}
+            say(f"[3 ttft] {name:9s} n={stats['n']} median {stats['p50']:.3f} ms  "
+                f"p99 {stats['p99']:.3f} ms")
+        records = read_records(proxy.log_root)
+        summary["albicilla_records"] = {
+            "records": len(records), "complete": sum(1 for r in records if r["complete"])}
+        self.results["ttft"] = summary
+        proxy.stop()
+
+    def phase_sse(self) -> None:
+        a = self.args
+        proxy = self.stack.enter_context(servers.albicilla(self.upstream.url + "/sse/v1",
+                                                           self.workdir, name="albicilla-p4"))
+        targets = self.targets(self.upstream, self.upstream.url + "/sse/v1/chat/completions",
+                               proxy, "bench-sse")
+        body = chat_body("bench-sse", stream=True)
+        expected = slow_upstream.expected_content(a.sse_tokens)
+
+        def check(status: int, data: bytes) -> bool:
+            content, done = clients.sse_content(data)
+            return status == 200 and done and content == expected
+
+        runs = self.rounds("4 sse50 c32", targets, body,
+                           connections=a.sse_connections, threads=2, seconds=a.load_seconds,
+                           rounds=a.rounds_load, check=check)
+        time.sleep(0.5)
+        settled_lines(proxy.log_root)
+        verdict = verify_streams(read_records(proxy.log_root), expected)
+        completed = sum(r["requests"] for r in runs["albicilla"] + self.warmups["albicilla"])
+        # Each client run may stop with up to `connections` streams cut off mid-way.
+        budget = a.sse_connections * (a.rounds_load + 1)
+        verdict["client_completed"] = completed
+        verdict["ok"] = (verdict["wrong"] == 0 and verdict["correct"] >= completed
+                         and verdict["cut_by_client_stop"] <= budget
+                         and verdict["other_incomplete"] == 0)
+        say(f"[4 sse50] records: {verdict['correct']} rebuilt correctly (client completed "
+            f"{completed}), {verdict['wrong']} wrong, {verdict['cut_by_client_stop']} cut when "
+            f"the client stopped (at most {budget}), {verdict['other_incomplete']} other "
+            f"incomplete -> {'OK' if verdict['ok'] else 'MISMATCH'}")
+        self.results["sse50_c32"] = summarize(runs)
+        self.results["sse50_c32"]["records"] = verdict
+        proxy.stop()
+
+    def phase_many_streams(self) -> None:
+        a = self.args
+        tokens = max(1, round(a.stream_seconds / a.stream_interval))
+        up = self.stack.enter_context(servers.slow(self.workdir, tokens=tokens,
+                                                   interval=a.stream_interval))
+        proxy = self.stack.enter_context(servers.albicilla(up.url + "/v1", self.workdir,
+                                                           name="albicilla-p5"))
+        body = chat_body("bench-slow", stream=True)
+        expected = slow_upstream.expected_content(tokens)
+        workers = proxy.worker_pids()
+        idle = {pid: servers.memory_kb(pid) for pid in workers}
+        peak_rss = {pid: 0 for pid in workers}
+        peak_sockets = {pid: 0 for pid in workers}
+
+        spy: list = []
+        started = time.monotonic()
+
+        def sample() -> None:
+            for pid in workers:
+                peak_rss[pid] = max(peak_rss[pid], servers.memory_kb(pid)["VmRSS"])
+                peak_sockets[pid] = max(peak_sockets[pid], servers.open_sockets(pid))
+            # Once every stream is open, profile the busiest worker for a while.
+            if (a.profile > 0 and not spy and time.monotonic() - started > 3
+                    and a.stream_seconds > a.profile + 5):
+                busiest = max(workers, key=peak_sockets.get)
+                spy.append(self.start_py_spy(busiest, "profile-streams.txt"))
+
+        say(f"[5 streams] {a.streams} streams x {tokens} tokens every {a.stream_interval:g}s")
+        cpu = proxy.cpu_seconds()
+        result = clients.many_streams(proxy.url + "/v1/chat/completions", body,
+                                      count=a.streams, expected=expected,
+                                      seconds=a.stream_seconds * 3 + 60, sample=sample)
+        sample()
+        chunks = a.streams * (tokens + 3)  # role, tokens, finish+usage+[DONE] in one write
+        result["cpu_s"] = proxy.cpu_seconds() - cpu
+        result["cpu_us_per_chunk"] = result["cpu_s"] / chunks * 1e6
+        say(f"[5 streams] proxy CPU {result['cpu_s']:.1f} s for {chunks} upstream writes: "
+            f"{result['cpu_us_per_chunk']:.0f} us per relayed chunk (request handling included)")
+        if spy:
+            self.results["profile_streams"] = self.finish_py_spy(
+                spy[0], f"the busiest worker during {a.streams} slow streams")
+        final = {pid: servers.memory_kb(pid) for pid in workers}
+        settled_lines(proxy.log_root)
+        verdict = verify_streams(read_records(proxy.log_root), expected)
+        result["records"] = verdict
+        result["workers"] = [
+            {"pid": pid, "idle_rss_mb": idle[pid]["VmRSS"] / 1024,
+             "peak_rss_mb": peak_rss[pid] / 1024, "vmhwm_mb": final[pid]["VmHWM"] / 1024,
+             "peak_sockets": peak_sockets[pid]}
+            for pid in workers]
+        result["ok"] = (result["complete"] == a.streams and verdict["correct"] == a.streams
+                        and verdict["records"] == a.streams)
+        say(f"[5 streams] {result['complete']}/{a.streams} complete at the client, "
+            f"{verdict['records']} records, {verdict['correct']} rebuilt correctly; "
+            f"wall {result['wall_s']:.1f}s, stream p50 {result['stream_p50_s']:.2f}s max "
+            f"{result['stream_max_s']:.2f}s -> {'OK' if result['ok'] else 'FAILED'}")
+        for w in result["workers"]:
+            say(f"[5 streams] worker {w['pid']}: RSS idle {w['idle_rss_mb']:.1f} MB, peak "
+                f"sampled {w['peak_rss_mb']:.1f} MB, VmHWM {w['vmhwm_mb']:.1f} MB, at most "
+                f"{w['peak_sockets']} sockets open (a stream holds two)")
+        if result["failures"]:
+            say(f"[5 streams] first failures: {result['failures']}")
+        self.results["many_streams"] = result
+        proxy.stop()
+        up.stop()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="\n".join(__doc__.splitlines()[2:]))
+    p.add_argument("--smoke", action="store_true",
+                   help="tiny sizes, the Python upstream and client: no nginx, wrk or LiteLLM")
+    p.add_argument("--phases", default="1,2,3,4,5", help="comma-separated phase numbers")
+    p.add_argument("--rounds", type=int, default=3, help="rounds of the 1-connection test")
+    p.add_argument("--seconds", type=float, default=5, help="length of one 1-connection run")
+    p.add_argument("--rounds-load", type=int, default=2, help="rounds of the loaded tests")
+    p.add_argument("--load-seconds", type=float, default=10, help="length of one loaded run")
+    p.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per target")
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--exact-requests", type=int, default=5000)
+    p.add_argument("--ttft-pairs", type=int, default=300, help="TTFT rounds (one per target)")
+    p.add_argument("--ttft-budget", type=float, default=120, help="TTFT time limit, seconds")
+    p.add_argument("--ttft-tokens", type=int, default=3)
+    p.add_argument("--ttft-interval", type=float, default=0.005)
+    p.add_argument("--ttft-first-delay", type=float, default=0.005)
+    p.add_argument("--warmup-requests", type=int, default=20)
+    p.add_argument("--sse-tokens", type=int, default=50)
+    p.add_argument("--sse-connections", type=int, default=32)
+    p.add_argument("--streams", type=int, default=1000)
+    p.add_argument("--stream-seconds", type=float, default=20)
+    p.add_argument("--stream-interval", type=float, default=0.1)
+    p.add_argument("--litellm-venv", default=os.environ.get("BENCH_LITELLM_VENV",
+                                                            DEFAULT_LITELLM_VENV))
+    p.add_argument("--no-litellm", action="store_true")
+    p.add_argument("--profile", type=float, default=0,
+                   help="seconds of py-spy on one worker under the 64-connection load")
+    p.add_argument("--profile-top", type=int, default=25)
+    p.add_argument("--py-spy", help="py-spy executable (default: py-spy on PATH, else uvx)")
+    p.add_argument("--json", help="also write the results here")
+    p.add_argument("--workdir", help="keep servers' files and logs here (default: a temp dir)")
+    args = p.parse_args(argv)
+    args.phases = {int(x) for x in args.phases.split(",") if x.strip()}
+    if args.smoke:
+        args.rounds, args.seconds, args.rounds_load, args.load_seconds = 1, 0.5, 1, 0.5
+        args.warmup, args.connections, args.exact_requests = 0.2, 8, 40
+        args.ttft_pairs, args.warmup_requests, args.sse_connections = 5, 1, 4
+        args.streams = min(args.streams, 20)
+        args.stream_seconds = min(args.stream_seconds, 1.0)
+        args.profile = 0
+    return args
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds the ExitStack: every server is stopped
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
+    if not args.smoke:
+        missing = [tool for tool in ("nginx", "wrk")
+                   if not (shutil.which(tool) or Path(f"/usr/sbin/{tool}").exists())]
+        if missing:
+            print(f"bench_proxy: {', '.join(missing)} not installed (bench/run installs them; "
+                  "or use --smoke)", file=sys.stderr)
+            return 2
+    say(f"# Albicilla proxy benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    say(f"machine: {machine()}")
+    say(f"args: {' '.join(sys.argv[1:]) or '(defaults)'}")
+    with ExitStack() as stack:
+        if args.workdir:
+            workdir = Path(args.workdir)
+            workdir.mkdir(parents=True, exist_ok=True)
+        else:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="albench-")))
+        bench = Bench(args, workdir, stack)
+        bench.start_shared()
+        phases = {1: bench.phase_latency, 2: bench.phase_throughput, 3: bench.phase_ttft,
+                  4: bench.phase_sse, 5: bench.phase_many_streams}
+        for number in sorted(args.phases):
+            say(f"\n## phase {number}")
+            phases[number]()
+        if bench.litellm:
+            log = bench.litellm.log.read_text(errors="replace")
+            restarts = log.count("] died")
+            bench.results["litellm_worker_restarts"] = restarts
+            say(f"\nLiteLLM workers restarted by their supervisor during the run: {restarts}")
+    say("\n## summary\n")
+    for row in table(bench.results, args):
+        say(row)
+    if args.json:
+        Path(args.json).write_text(json.dumps(bench.results, indent=2, default=str) + "\n")
+    failed = [name for name, group in bench.results.items()
+              if isinstance(group, dict) and group.get("ok") is False]
+    for group in ("throughput_c64", "sse50_c32"):
+        sub = bench.results.get(group, {})
+        if sub.get("exact_count", {}).get("ok") is False or sub.get("records", {}).get(
+                "ok") is False:
+            failed.append(group)
+    for group in ("latency_c1", "throughput_c64", "sse50_c32"):
+        for name, run in bench.results.get(group, {}).items():
+            if isinstance(run, dict) and run.get("errors"):
+                say(f"{group}: {name} answered {run['errors']} requests with errors "
+                    "(socket errors, timeouts or HTTP status >= 400)")
+                if name != "litellm":
+                    failed.append(f"{group}/{name}")
+    if failed:
+        say(f"\nFAILED checks: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
