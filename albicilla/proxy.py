@@ -40,6 +40,8 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # nginx's status for a client that closed the connection before the response began.
 CLIENT_CLOSED = 499
 WORKER_STOPPED = 503
+# JSON bodies up to this size are sent whole, after their record is written.
+SPLIT_BODY_BYTES = 65536
 STREAM_HEADERS = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
 _SHORT_BODY = "The request body ended before the length its Content-Length header announced."
 
@@ -199,15 +201,18 @@ def _relay_json(
     headers.append(("Content-Length", str(len(content))))
 
     def deliver() -> Iterator[bytes]:
-        # The record is written once the client has taken all but the last byte: a failed
-        # send still shows up as a disconnect, and a client holding the whole body finds its
-        # line already on disk.
+        # The record is written before the client has the last byte, so a client holding the
+        # whole body finds its line on disk. A large body is sent in two parts, so a client
+        # leaving while it is sent still shows up as a disconnect; a small one goes in one send.
         try:
-            if len(content) > 1:
+            if len(content) > SPLIT_BODY_BYTES:
                 yield content[:-1]
+                content_tail = content[-1:]
+            else:
+                content_tail = content
             stop_watching()
             exchange.finish(response=parsed, complete=True, error=None)
-            yield content[-1:]
+            yield content_tail
         finally:
             stop_watching()
             exchange.finish(response=parsed, complete=False, error="client disconnected")

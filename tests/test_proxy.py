@@ -25,6 +25,7 @@ COMPLETION = {
     ],
     "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
 }
+LARGE_COMPLETION = {**COMPLETION, "padding": "x" * 100_000}
 REQUEST = {"model": "gpt-test", "messages": [{"role": "user", "content": "Hi"}]}
 SSE = (
     b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",'
@@ -383,6 +384,7 @@ def test_gzipped_completion_is_decoded_for_client_and_log(client, upstream, log_
 def test_record_is_on_disk_before_the_client_gets_the_last_byte(client, upstream, log_root):
     upstream.post(CHAT_URL, body=SSE, content_type="text/event-stream")
     upstream.post(CHAT_URL, json=COMPLETION)
+    upstream.post(CHAT_URL, json=LARGE_COMPLETION)
 
     stream = post_chat(client, {**REQUEST, "stream": True}, buffered=False)
     pieces = iter(stream.response)
@@ -393,9 +395,16 @@ def test_record_is_on_disk_before_the_client_gets_the_last_byte(client, upstream
 
     plain = post_chat(client, buffered=False)
     pieces = iter(plain.response)
-    body = next(pieces)
-    last = next(pieces)
+    assert json.loads(next(pieces)) == COMPLETION  # a small body goes in one piece
     assert len(read_records(log_root)) == 2
-    assert json.loads(body + last) == COMPLETION
     plain.close()
-    assert [r["complete"] for r in read_records(log_root)] == [True, True]
+
+    big = post_chat(client, buffered=False)
+    pieces = iter(big.response)
+    body = next(pieces)
+    assert len(read_records(log_root)) == 2  # not yet: the client may still leave
+    last = next(pieces)
+    assert len(read_records(log_root)) == 3
+    assert json.loads(body + last) == LARGE_COMPLETION
+    big.close()
+    assert [r["complete"] for r in read_records(log_root)] == [True, True, True]
