@@ -29,7 +29,8 @@ def _noop() -> None:
 def watch_for_hangup(environ: Mapping[str, Any]) -> Callable[[], None]:
     """Start watching the request's client socket; returns the function that stops watching."""
     sock = environ.get("gunicorn.socket")
-    if sock is None or not _gevent_patched():
+    # TLS terminated in gunicorn: readable may be a TLS record, and MSG_PEEK is refused.
+    if sock is None or hasattr(sock, "getpeercert") or not _gevent_patched():
         return _noop
     import gevent
 
