@@ -93,37 +93,31 @@ def gunicorn(
 ) -> Iterator[Running]:
     """`gunicorn wsgi:app` from the repo root, as a user runs it, on a free port."""
     port = free_port()
-    stderr_path = tmp_path / f"gunicorn-{port}.err"
-    with open(stderr_path, "wb") as err:
-        proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "wsgi:app"],
-            cwd=ROOT,
-            env=proxy_env(
-                upstream_url, log_root, PROXY_PORT=str(port), PROXY_WORKERS=str(workers), **env
-            ),
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-    running = Running(proc, port, stderr_path)
-    try:
-        wait_for_http(running.url + "/health", proc)
-        yield running
-    finally:
-        running.stop()
+    env = proxy_env(
+        upstream_url, log_root, PROXY_PORT=str(port), PROXY_WORKERS=str(workers), **env
+    )
+    with _serving([str(BIN / "gunicorn"), "wsgi:app"], ROOT, env, port, tmp_path, "gunicorn") as r:
+        yield r
 
 
 @contextmanager
 def runner(args: list[str], tmp_path: Path, env: dict[str, str]) -> Iterator[Running]:
     """`albicilla-proxy ARGS` on a free port (the port is appended)."""
     port = free_port()
-    stderr_path = tmp_path / f"runner-{port}.err"
+    command = [str(BIN / "albicilla-proxy"), *args, "--host", "127.0.0.1", "--port", str(port)]
+    with _serving(command, tmp_path, env, port, tmp_path, "runner") as running:
+        yield running
+
+
+@contextmanager
+def _serving(
+    command: list[str], cwd: Path, env: dict[str, str], port: int, tmp_path: Path, name: str
+) -> Iterator[Running]:
+    """Start a proxy process, wait for its /health, stop it (SIGTERM) on the way out."""
+    stderr_path = tmp_path / f"{name}-{port}.err"
     with open(stderr_path, "wb") as err:
         proc = subprocess.Popen(
-            [str(BIN / "albicilla-proxy"), *args, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
+            command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err
         )
     running = Running(proc, port, stderr_path)
     try:
