@@ -8,6 +8,7 @@ from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
 from . import proxy
+from .apis import error_body_for
 from .config import Settings
 from .errors import ProxyError, error_body
 from .logstore import LogStore
@@ -36,7 +37,8 @@ def build_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(ProxyError)
     def proxy_error(err: ProxyError) -> tuple[dict, int]:
-        return err.body(), err.status
+        # In the shape the path's clients read: Anthropic's on /v1/messages..., else OpenAI's.
+        return error_body_for(request.path, err), err.status
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> tuple[dict, int]:

@@ -14,6 +14,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="OpenAI-compatible logging proxy. Flags override PROXY_* variables and .env.",
     )
     parser.add_argument("--upstream-endpoint", help="upstream base URL (PROXY_UPSTREAM_ENDPOINT)")
+    parser.add_argument(
+        "--anthropic-endpoint",
+        help="upstream for /v1/messages... (PROXY_ANTHROPIC_ENDPOINT, the upstream endpoint)",
+    )
     parser.add_argument("--log-root", help="root of the log tree (PROXY_LOG_ROOT, ./proxy_logs)")
     parser.add_argument("--host", help="bind address (PROXY_HOST, 0.0.0.0)")
     parser.add_argument("--port", type=int, help="bind port (PROXY_PORT, 9000)")

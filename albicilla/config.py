@@ -15,6 +15,7 @@ class ConfigError(Exception):
 # (setting name, environment variable, default, parser); the README table mirrors this.
 _ENV = {
     "upstream_endpoint": "PROXY_UPSTREAM_ENDPOINT",
+    "anthropic_endpoint": "PROXY_ANTHROPIC_ENDPOINT",
     "log_root": "PROXY_LOG_ROOT",
     "host": "PROXY_HOST",
     "port": "PROXY_PORT",
@@ -31,6 +32,8 @@ _ENV = {
 @dataclass(frozen=True)
 class Settings:
     upstream_endpoint: str
+    # Serves every /v1/messages... path (Anthropic); None: the upstream endpoint serves them too.
+    anthropic_endpoint: str | None = None
     log_root: Path = Path("./proxy_logs")
     host: str = "0.0.0.0"
     port: int = 9000
@@ -43,9 +46,13 @@ class Settings:
     graceful_timeout: int = 30
     # Base URL without a trailing "/v1", so "/v1/..." paths can be appended as they came.
     upstream_base: str = field(init=False)
+    anthropic_base: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "upstream_base", normalize_upstream(self.upstream_endpoint))
+        anthropic = self.anthropic_endpoint
+        anthropic_base = normalize_upstream(anthropic) if anthropic else self.upstream_base
+        object.__setattr__(self, "anthropic_base", anthropic_base)
         for name in ("port", "workers", "worker_connections", "max_body_bytes"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name.replace('_', '-')} must be a positive number")

@@ -59,6 +59,16 @@ class UpstreamInvalidResponse(ProxyError):
     code = "upstream_invalid_response"
 
 
+class UpstreamErrorPage(ProxyError):
+    """An upstream error status whose body is not JSON (an HTML gateway page), kept as text."""
+
+    type = "upstream_error"
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message, code=f"upstream_{status}")
+        self.status = status
+
+
 class UpstreamTimeout(ProxyError):
     status = 504
     type = "upstream_error"

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from werkzeug.wsgi import get_input_stream
 
+from .apis import LOGGED_APIS, LoggedApi
 from .errors import InvalidRequest, NotFound, PayloadTooLarge, ProxyError, UnsupportedMediaType
 from .exchange import Exchange
 from .hangup import watch_for_hangup
@@ -24,7 +25,6 @@ from .sessions import resolve_session_id
 from .upstream import decodable_encodings, forward_headers
 
 bp = Blueprint("v1", __name__)
-CHAT_PATH = "/v1/chat/completions"
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 _SHORT_BODY = "The request body ended before the length its Content-Length header announced."
 
@@ -33,16 +33,21 @@ def _state():
     return current_app.extensions["albicilla"]
 
 
-@bp.post(CHAT_PATH)
-def chat_completions() -> Response:
+def logged_exchange(api: LoggedApi) -> Response:
+    """Forward one call of a logged API and relay its answer, writing exactly one record."""
     arrived = time.time()
     state = _state()
     body = _read_limited_body(state.settings.max_body_bytes)
     payload = parse_json_object(body)
-    session_id = resolve_session_id(payload, request.headers, state.settings.session_headers)
+    session_id = resolve_session_id(
+        payload,
+        request.headers,
+        state.settings.session_headers,
+        api.session_candidates(payload, request.headers),
+    )
     exchange = Exchange(
         state.store,
-        endpoint=CHAT_PATH,
+        endpoint=api.path,
         session_id=session_id,
         request=payload,
         stream=payload.get("stream") is True,
@@ -52,11 +57,13 @@ def chat_completions() -> Response:
     try:
         headers = decodable_encodings(forward_headers(request.headers.items()))
         upstream_response = state.upstream.send(
-            "POST", CHAT_PATH, request.query_string, headers, body
+            "POST", api.path, request.query_string, headers, body
         )
     except ProxyError as err:
         stop_watching()
-        exchange.finish(status=err.status, response=err.body(), complete=False, error=err.message)
+        exchange.finish(
+            status=err.status, response=api.error_body(err), complete=False, error=err.message
+        )
         raise
     except BaseException as exc:
         stop_watching()
@@ -64,8 +71,17 @@ def chat_completions() -> Response:
         raise
     exchange.status = upstream_response.status_code
     if is_event_stream(upstream_response):
-        return _respond(relay_stream(exchange, upstream_response, stop_watching))
-    return _respond(relay_json(exchange, upstream_response, stop_watching))
+        relayed = relay_stream(exchange, upstream_response, stop_watching, api.new_stream())
+    else:
+        relayed = relay_json(exchange, upstream_response, stop_watching, api.error_body)
+    return _respond(relayed)
+
+
+for _api in LOGGED_APIS:
+    bp.add_url_rule(
+        _api.path, endpoint=_api.path, view_func=logged_exchange, methods=["POST"],
+        defaults={"api": _api},
+    )
 
 
 @bp.route("/v1/<path:subpath>", methods=ALL_METHODS)

@@ -6,16 +6,17 @@ the upstream response however the iteration ends (done, client gone, worker stop
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import requests
 
-from .errors import UpstreamInvalidResponse, error_body, sse_error_event
+from .apis import ApiStream
+from .errors import ProxyError, UpstreamErrorPage, UpstreamInvalidResponse
 from .exchange import SHUTDOWN_REASON, Exchange
 from .hangup import ClientGone
-from .streaming import StreamRebuilder
 from .upstream import UpstreamBroken, client_headers, iter_body, read_body
 
 # nginx's status for a client that closed the connection before the response began.
@@ -33,15 +34,23 @@ class Relayed(NamedTuple):
 
 
 def relay_json(
-    exchange: Exchange, upstream_response: requests.Response, stop_watching: Callable[[], None]
+    exchange: Exchange,
+    upstream_response: requests.Response,
+    stop_watching: Callable[[], None],
+    shape_error: Callable[[ProxyError], dict[str, Any]],
 ) -> Relayed:
-    """Read the whole answer, then hand it to the client; the record is written on the way."""
+    """Read the whole answer, then hand it to the client; the record is written on the way.
+
+    `shape_error` renders the errors the proxy makes itself in the API's own JSON shape.
+    """
     try:
         content = read_body(upstream_response)
     except UpstreamBroken as broken:
         stop_watching()
         err = broken.as_error()
-        exchange.finish(status=err.status, response=err.body(), complete=False, error=err.message)
+        exchange.finish(
+            status=err.status, response=shape_error(err), complete=False, error=err.message
+        )
         raise err from None
     except BaseException as exc:
         stop_watching()
@@ -63,13 +72,11 @@ def relay_json(
                 f"The upstream answered HTTP {status} with a body that is not JSON."
             )
             exchange.finish(
-                status=err.status, response=err.body(), complete=False, error=err.message
+                status=err.status, response=shape_error(err), complete=False, error=err.message
             )
             raise err
         text = content.decode("utf-8", "replace")
-        parsed = error_body(
-            f"upstream HTTP {status}: {text[:1000]}", "upstream_error", code=f"upstream_{status}"
-        )
+        parsed = shape_error(UpstreamErrorPage(f"upstream HTTP {status}: {text[:1000]}", status))
         content = json.dumps(parsed).encode()
         headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
         headers.append(("Content-Type", "application/json"))
@@ -96,44 +103,56 @@ def relay_json(
 
 
 def relay_stream(
-    exchange: Exchange, upstream_response: requests.Response, stop_watching: Callable[[], None]
+    exchange: Exchange,
+    upstream_response: requests.Response,
+    stop_watching: Callable[[], None],
+    stream: ApiStream,
 ) -> Relayed:
-    """Relay SSE bytes as they arrive, rebuilding the completion on the side for the record."""
-    rebuilder = StreamRebuilder()
-    exchange.partial_response = rebuilder.completion
+    """Relay SSE bytes as they arrive, accumulating the API's response on the side for the record.
+
+    What the upstream sent reaches the client unchanged. When the upstream's connection breaks,
+    the client's is broken the same way; only a stream the proxy ends itself (its read timeout,
+    the worker stopping) gets an error frame, in the API's own shape.
+    """
+    exchange.partial_response = stream.response
     headers = client_headers(upstream_response.raw.headers.items(), decoded=True)
     headers += STREAM_HEADERS
 
     def record(error: str | None) -> None:
         stop_watching()
-        exchange.finish(response=rebuilder.completion(), complete=error is None, error=error)
+        exchange.finish(response=stream.response(), complete=error is None, error=error)
 
     def relay() -> Iterator[bytes]:
-        # Records are written before the client's last byte (the [DONE] event or the error
-        # event): a client that has seen the end of its stream finds its line on disk.
+        # Records are written before the client's last byte (the chunk with the terminal event):
+        # a client that has seen the end of its stream finds its line on disk.
         error: str | None = "client disconnected"
         try:
             for chunk in iter_body(upstream_response, decode=True):
-                rebuilder.feed(chunk)
-                if rebuilder.done and not exchange.finished:
-                    record(stream_outcome(rebuilder))
+                stream.feed(chunk)
+                if stream.finished and not exchange.finished:
+                    record(stream.outcome())
                 yield chunk
-            rebuilder.close()
-            error = stream_outcome(rebuilder)
+            stream.close()
+            error = stream.outcome()
             record(error)
-            if error is not None and rebuilder.error is None:
-                yield sse_error_event(error)
         except UpstreamBroken as broken:
-            rebuilder.close()
-            if not rebuilder.done:  # a break after [DONE] loses nothing
-                error = broken.reason
-                record(error)
-                yield sse_error_event(broken.reason)
+            stream.close()
+            if stream.finished:  # a break after the terminal event loses nothing
+                error = stream.outcome()
+                return
+            error = broken.reason
+            record(error)
+            if not broken.timeout:
+                raise UpstreamConnectionLost(broken.reason) from None
+            yield stream.end_frame(broken.reason, timeout=True)
         except GeneratorExit:
             error = "client disconnected"
             raise
         except BaseException as exc:
             error = _interruption(exc)
+            if not isinstance(exc, ClientGone) and not exchange.finished:
+                record(error)  # the worker is stopping: the client is told, in its API's shape
+                yield stream.end_frame(f"{error}: the proxy ended the stream", timeout=False)
             raise
         finally:
             upstream_response.close()
@@ -144,21 +163,31 @@ def relay_stream(
 
 def relay_passthrough(upstream_response: requests.Response) -> Relayed:
     """Relay any other /v1 answer untouched: raw bytes, encoding and length as sent."""
-    streaming = is_event_stream(upstream_response)
     headers = client_headers(upstream_response.raw.headers.items(), decoded=False, keep_length=True)
-    if streaming:
+    if is_event_stream(upstream_response):
         headers += STREAM_HEADERS
 
     def relay() -> Iterator[bytes]:
         try:
             yield from iter_body(upstream_response, decode=False)
-        except UpstreamBroken:
-            if streaming:
-                yield sse_error_event("upstream connection lost before the stream ended")
+        except UpstreamBroken as broken:
+            raise UpstreamConnectionLost(broken.reason) from None
         finally:
             upstream_response.close()
 
     return Relayed(upstream_response.status_code, headers, relay())
+
+
+class UpstreamConnectionLost(ConnectionResetError):
+    """Raised from a body being relayed to break the client's connection as the upstream's broke.
+
+    A ConnectionResetError, so gunicorn closes the connection without ending the chunked body
+    and logs it at debug level only: the client's SDK sees the same broken read it would have
+    seen without the proxy (the openai SDK raises APIConnectionError, which its retries key on).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(errno.ECONNRESET, reason)
 
 
 def _interruption(exc: BaseException) -> str:
@@ -173,18 +202,6 @@ def record_interruption(exchange: Exchange, exc: BaseException) -> None:
     """Record an exchange cut short before the client was sent anything."""
     status = CLIENT_CLOSED if isinstance(exc, ClientGone) else WORKER_STOPPED
     exchange.finish(status=status, response=None, complete=False, error=_interruption(exc))
-
-
-def stream_outcome(rebuilder: StreamRebuilder) -> str | None:
-    """None when the stream ended properly, else the reason it did not."""
-    if rebuilder.error is not None:
-        return "upstream error event"
-    if rebuilder.done:
-        return None
-    choices = rebuilder.completion().get("choices") or []
-    if choices and all(choice.get("finish_reason") for choice in choices):
-        return None
-    return "upstream stream ended without [DONE]"
 
 
 def is_event_stream(response: requests.Response) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 ANONYMOUS = "anonymous"
@@ -19,8 +19,11 @@ def resolve_session_id(
     body: Mapping[str, Any],
     headers: Mapping[str, str],
     session_headers: Sequence[str],
+    client_ids: Iterable[str] = (),
 ) -> str:
-    """The body's `user`, else the first session header present, else the hashed bearer token."""
+    """The first of (DESIGN.md section 4): the body's `user`, the first session header present,
+    the client's own session id (`client_ids`, from the API's module, looked at lazily), the
+    hashed API key (`x-api-key`, else the bearer token), `anonymous`."""
     user = body.get("user")
     if isinstance(user, str) and user:
         return user
@@ -28,7 +31,10 @@ def resolve_session_id(
         value = headers.get(name)
         if value:
             return value
-    token = bearer_token(headers.get("Authorization", ""))
+    for value in client_ids:
+        if value:
+            return value
+    token = headers.get("x-api-key", "").strip() or bearer_token(headers.get("Authorization", ""))
     if token:
         return "key-" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return ANONYMOUS

@@ -36,6 +36,7 @@ _NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "expect"}
 _DECODABLE = ("gzip", "deflate")
 _SAFE_PATH_CHARS = "/:@!$&'()*+,;=-._~"
 READ_SIZE = 65536
+ANTHROPIC_PATH = "/v1/messages"
 
 
 class UpstreamBroken(Exception):
@@ -56,10 +57,15 @@ class Upstream:
 
     def __init__(self, settings: Settings) -> None:
         self.base = settings.upstream_base
+        # Anthropic's paths may have an upstream of their own (DESIGN.md section 9).
+        self.anthropic_base = settings.anthropic_base
         self.timeout = (settings.connect_timeout, settings.read_timeout)
         self.pool_size = settings.worker_connections
         # Read once: requests would otherwise re-read the proxy environment on every call.
-        self.proxies = requests.utils.get_environ_proxies(self.base + "/")
+        self.proxies = {
+            base: requests.utils.get_environ_proxies(base + "/")
+            for base in (self.base, self.anthropic_base)
+        }
         self.verify: bool | str = (
             os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         )
@@ -76,8 +82,13 @@ class Upstream:
         """The session's one adapter (mounted for http and https), holding the pool."""
         return self.session.get_adapter(self.base + "/")
 
+    def base_for(self, path: str) -> str:
+        if path == ANTHROPIC_PATH or path.startswith(ANTHROPIC_PATH + "/"):
+            return self.anthropic_base
+        return self.base
+
     def url(self, path: str, query: bytes = b"") -> str:
-        url = self.base + quote(path, safe=_SAFE_PATH_CHARS)
+        url = self.base_for(path) + quote(path, safe=_SAFE_PATH_CHARS)
         if query:
             url += "?" + query.decode("latin-1")
         return url
@@ -98,7 +109,8 @@ class Upstream:
             prepared.prepare_body(body, None)
             prepared.prepare_auth(None, prepared.url)  # credentials in the endpoint URL
             return self.adapter.send(
-                prepared, stream=True, timeout=self.timeout, proxies=self.proxies,
+                prepared, stream=True, timeout=self.timeout,
+                proxies=self.proxies[self.base_for(path)],
                 verify=self.verify,
             )
         except requests.Timeout as exc:

@@ -160,7 +160,8 @@ def test_no_secret_reaches_the_log_tree_or_the_process_logs(upstream, tmp_path):
         assert call("html?code=502").status_code == 502
         assert call("empty").status_code == 502
         assert call("reset").status_code == 502
-        assert b'"error"' in call("cut?chunks=9&after=3", stream=True).content
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):  # broken as upstream's
+            call("cut?chunks=9&after=3", stream=True)
         assert b"read timeout" in call("stall?chunks=9&after=3&stall=3", stream=True).content
         assert call("sleep?delay=3").status_code == 504
         assert call("json", user="unwritable").status_code == 200

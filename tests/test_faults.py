@@ -377,20 +377,38 @@ def test_read_timeout_mid_stream_ends_with_error_event(faulty, faulty_root, pids
     assert_still_serving(faulty, pids, faulty_root)
 
 
-@pytest.mark.parametrize("framing", ["chunked", "length", "close"])
-def test_connection_reset_mid_stream_ends_with_error_event(faulty, faulty_root, pids, framing):
+@pytest.mark.parametrize("framing", ["chunked", "length"])
+def test_connection_reset_mid_stream_breaks_the_client_connection(
+    faulty, faulty_root, pids, framing
+):
     user = "reset-stream-" + framing
-    response = chat(faulty, f"cut?chunks=10&after=4&framing={framing}", user=user, stream=True)
-    assert response.status_code == 200
-    assert response.content.startswith(b"".join(stream_events(10)[:4]))
-    # A body framed by the connection's end has no way to say it was cut (the fake upstream
-    # closes with FIN before its RST): only the missing [DONE] tells.
-    reason = ("upstream stream ended without [DONE]" if framing == "close"
-              else "upstream connection lost")
-    assert last_event_error(response.content)["message"] == reason
+    with requests.post(faulty.url + CHAT, json={"model": "m", "messages": MESSAGES, "user": user,
+                                                "stream": True},
+                       headers={"X-Scenario": f"cut?chunks=10&after=4&framing={framing}",
+                                "Connection": "close"}, stream=True, timeout=30) as response:
+        assert response.status_code == 200
+        received = b""
+        # The client's chunked body is cut as the upstream's was: no clean end, no added event.
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            for piece in response.iter_content(None):
+                received += piece
+    assert received == b"".join(stream_events(10)[:4])
     [record] = wait_records(faulty_root, user)
     assert (record["status"], record["complete"]) == (200, False)
-    assert record["error"] == reason
+    assert record["error"] == "upstream connection lost"
+    assert content_of(record) == "tok0 tok1 tok2 "
+    assert_still_serving(faulty, pids, faulty_root)
+
+
+def test_stream_framed_by_the_connection_end_is_relayed_as_it_ended(faulty, faulty_root, pids):
+    # A body framed by the connection's end has no way to say it was cut (the fake upstream
+    # closes with FIN before its RST): only the missing [DONE] tells, and the client gets
+    # exactly what the upstream sent.
+    response = chat(faulty, "cut?chunks=10&after=4&framing=close", user="reset-close", stream=True)
+    assert response.content == b"".join(stream_events(10)[:4])
+    [record] = wait_records(faulty_root, "reset-close")
+    assert (record["status"], record["complete"]) == (200, False)
+    assert record["error"] == "upstream stream ended without [DONE]"
     assert content_of(record) == "tok0 tok1 tok2 "
     assert_still_serving(faulty, pids, faulty_root)
 
@@ -430,8 +448,7 @@ def test_events_split_across_packets_are_rebuilt(faulty, faulty_root, pids):
 
 def test_stream_ending_without_done_or_finish_reason_is_incomplete(faulty, faulty_root, pids):
     response = chat(faulty, "sse?shape=truncated&after=3", user="truncated", stream=True)
-    assert response.content.startswith(b"".join(stream_events(5)[:3]))
-    assert last_event_error(response.content)["message"] == "upstream stream ended without [DONE]"
+    assert response.content == b"".join(stream_events(5)[:3])  # relayed as it ended
     [record] = wait_records(faulty_root, "truncated")
     assert (record["status"], record["complete"]) == (200, False)
     assert record["error"] == "upstream stream ended without [DONE]"

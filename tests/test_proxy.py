@@ -216,9 +216,8 @@ def test_stream_without_done_or_finish_reason_is_incomplete(client, upstream, lo
     cut = SSE.split(b": keep-alive")[0]
     upstream.post(CHAT_URL, body=cut, content_type="text/event-stream")
     response = post_chat(client, {**REQUEST, "stream": True})
-    assert response.data.startswith(cut)
-    tail = response.data[len(cut):]
-    assert tail.startswith(b"data: ") and b'"error"' in tail
+    # The upstream's early end reaches the client as it was: nothing added.
+    assert response.data == cut
     [record] = read_records(log_root)
     assert record["complete"] is False
     assert record["error"] == "upstream stream ended without [DONE]"

@@ -89,7 +89,7 @@ def test_proxy_environment_is_read_once_at_start(monkeypatch):
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     upstream = Upstream(Settings(upstream_endpoint="http://u.test"))
-    assert upstream.proxies.get("http") == "http://corp-proxy:3128"
+    assert upstream.proxies[upstream.base].get("http") == "http://corp-proxy:3128"
     assert upstream.session.trust_env is False
 
 
