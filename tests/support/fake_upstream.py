@@ -1,5 +1,9 @@
 """A scriptable OpenAI-like upstream on a real socket, for end-to-end tests and benchmarks.
 
+Every scenario answers in the shape of the API its path belongs to: chat completions,
+`/v1/responses` (Response objects, Responses events) or `/v1/messages...` (Anthropic Messages,
+Anthropic events, Anthropic error bodies); see `wire.py`.
+
 Run it as `python -m tests.support.fake_upstream --port N`. Each request picks its behaviour with
 the `X-Scenario` header (query-string syntax), e.g. `stream?chunks=50&delay=0.01&framing=close`:
 
@@ -39,60 +43,12 @@ import threading
 import time
 from urllib.parse import parse_qsl
 
+from . import wire
+from .wire import expected_content, stream_events  # noqa: F401  (re-exported for the tests)
+
 _received: list[dict] = []
 _events: list[dict] = []
 _lock = threading.Lock()
-
-
-def completion(content: str, model: str = "fake-model") -> dict:
-    return {
-        "id": "chatcmpl-fake",
-        "object": "chat.completion",
-        "created": 1764000000,
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": None},
-                "logprobs": None,
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
-    }
-
-
-def stream_events(chunks: int, tools: int = 0, done: bool = True) -> list[bytes]:
-    """The SSE events of one streamed completion: role, N content tokens, tool calls, usage."""
-
-    def event(payload: dict) -> bytes:
-        return b"data: " + json.dumps(payload).encode() + b"\n\n"
-
-    base = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1764000000,
-            "model": "fake-model"}
-    events = [event({**base, "choices": [
-        {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})]
-    for i in range(chunks):
-        events.append(event({**base, "choices": [
-            {"index": 0, "delta": {"content": f"tok{i} "}, "finish_reason": None}]}))
-    for t in range(tools):
-        events.append(event({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
-            {"index": t, "id": f"call_{t}", "type": "function",
-             "function": {"name": f"fn{t}", "arguments": ""}}]}, "finish_reason": None}]}))
-        for part in ('{"x": ', f"{t}", "}"):
-            events.append(event({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
-                {"index": t, "function": {"arguments": part}}]}, "finish_reason": None}]}))
-    finish = "tool_calls" if tools else "stop"
-    events.append(event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}))
-    events.append(event({**base, "choices": [], "usage": {
-        "prompt_tokens": 3, "completion_tokens": chunks, "total_tokens": 3 + chunks}}))
-    if done:
-        events.append(b"data: [DONE]\n\n")
-    return events
-
-
-def expected_content(chunks: int) -> str:
-    return "".join(f"tok{i} " for i in range(chunks))
 
 
 class Handler(socketserver.StreamRequestHandler):
@@ -115,6 +71,7 @@ class Handler(socketserver.StreamRequestHandler):
             headers[name.strip().lower()] = value.strip()
         body = self._read_body(headers)
         path, _, query = target.partition("?")
+        self.endpoint = wire.api_of(path)
         if path == "/_requests":
             with _lock:
                 if method == "DELETE":
@@ -159,7 +116,8 @@ class Handler(socketserver.StreamRequestHandler):
             model = json.loads(body).get("model", "fake-model")
         except (ValueError, AttributeError):
             model = "fake-model"
-        self._send(200, "application/json", json.dumps(completion("Hello!", model)).encode())
+        answer = wire.whole_answer(self.endpoint, "Hello!", model)
+        self._send(200, "application/json", json.dumps(answer).encode())
         return True
 
     def do_sleep(self, args: dict, body: bytes) -> bool:
@@ -167,8 +125,9 @@ class Handler(socketserver.StreamRequestHandler):
         return self.do_json(args, body)
 
     def do_status(self, args: dict, body: bytes) -> bool:
-        err = {"error": {"message": "scripted", "type": "x", "param": None, "code": "scripted"}}
-        self._send(int(args.get("code", "500")), "application/json", json.dumps(err).encode())
+        status = int(args.get("code", "500"))
+        err = wire.error_answer(self.endpoint, status)
+        self._send(status, "application/json", json.dumps(err).encode())
         return True
 
     def do_html(self, args: dict, body: bytes) -> bool:
@@ -183,7 +142,8 @@ class Handler(socketserver.StreamRequestHandler):
         chunks = int(args.get("chunks", "5"))
         delay = float(args.get("delay", "0"))
         framing = args.get("framing", "chunked")
-        events = stream_events(chunks, int(args.get("tools", "0")), args.get("done", "1") == "1")
+        events = stream_events(chunks, int(args.get("tools", "0")), args.get("done", "1") == "1",
+                               self.endpoint)
         cut_after = int(args["after"]) if "after" in args else None
         head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
         if framing == "chunked":
@@ -219,7 +179,7 @@ class Handler(socketserver.StreamRequestHandler):
         return False
 
     def do_reset(self, args: dict, body: bytes) -> bool:
-        data = json.dumps(completion("reset " * 2000)).encode()
+        data = json.dumps(wire.whole_answer(self.endpoint, "reset " * 2000)).encode()
         head = (
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(data)}\r\n\r\n"
@@ -232,7 +192,7 @@ class Handler(socketserver.StreamRequestHandler):
     def do_sse(self, args: dict, body: bytes) -> bool:
         shape = args.get("shape", "invalid")
         chunks = int(args.get("chunks", "5"))
-        events = stream_events(chunks)
+        events = stream_events(chunks, endpoint=self.endpoint)
         if shape == "invalid":
             events = [
                 events[0],
@@ -268,7 +228,7 @@ class Handler(socketserver.StreamRequestHandler):
 
     def do_watch(self, args: dict, body: bytes) -> bool:
         tag = args.get("tag", "")
-        events = stream_events(int(args.get("chunks", "100")))
+        events = stream_events(int(args.get("chunks", "100")), endpoint=self.endpoint)
         delay = float(args.get("delay", "0.1"))
         sent = 0
         if self._client_left_within(float(args.get("first", "0"))):
@@ -276,7 +236,8 @@ class Handler(socketserver.StreamRequestHandler):
                 _events.append({"tag": tag, "sent": 0, "of": len(events), "client_gone": True})
             return False
         if args.get("mode") == "json":
-            self._send(200, "application/json", json.dumps(completion("watched")).encode())
+            answer = wire.whole_answer(self.endpoint, "watched")
+            self._send(200, "application/json", json.dumps(answer).encode())
             with _lock:
                 _events.append({"tag": tag, "sent": 1, "of": 1, "client_gone": False})
             return True
@@ -318,7 +279,8 @@ class Handler(socketserver.StreamRequestHandler):
 
     def do_big(self, args: dict, body: bytes) -> bool:
         size = int(args.get("size", str(8 * 1024 * 1024)))
-        self._send(200, "application/json", json.dumps(completion("x" * size)).encode())
+        answer = wire.whole_answer(self.endpoint, "x" * size)
+        self._send(200, "application/json", json.dumps(answer).encode())
         return True
 
     def do_redirect(self, args: dict, body: bytes) -> bool:
