@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="seconds streams may finish after SIGTERM (PROXY_GRACEFUL_TIMEOUT, 30)",
     )
+    parser.add_argument(
+        "--instance", help="name recorded in every record (PROXY_INSTANCE, the host name)"
+    )
     return parser
 
 

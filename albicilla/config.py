@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ _ENV = {
     "workers": "PROXY_WORKERS",
     "worker_connections": "PROXY_WORKER_CONNECTIONS",
     "graceful_timeout": "PROXY_GRACEFUL_TIMEOUT",
+    "instance": "PROXY_INSTANCE",
 }
 
 
@@ -44,6 +46,8 @@ class Settings:
     workers: int = 2
     worker_connections: int = 1000
     graceful_timeout: int = 30
+    # Recorded in every record, so logs merged from several hosts say where each was captured.
+    instance: str = ""
     # Base URL without a trailing "/v1", so "/v1/..." paths can be appended as they came.
     upstream_base: str = field(init=False)
     anthropic_base: str = field(init=False)
@@ -77,6 +81,7 @@ class Settings:
             raise ConfigError(
                 "no upstream endpoint: pass --upstream-endpoint URL or set PROXY_UPSTREAM_ENDPOINT"
             )
+        values.setdefault("instance", socket.gethostname())
         return cls(**{name: _parse(name, value) for name, value in values.items()})
 
 

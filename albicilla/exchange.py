@@ -31,8 +31,10 @@ class Exchange:
         request: Any,
         stream: bool,
         arrived: float | None = None,
+        instance: str | None = None,
     ) -> None:
         self.store = store
+        self.instance = instance
         self.endpoint = endpoint
         self.session_id = session_id
         self.request = request
@@ -76,6 +78,7 @@ class Exchange:
             error=error,
             duration_ms=(time.time() - self.arrived) * 1000.0,
             endpoint=self.endpoint,
+            instance=self.instance,
         )
 
     def abandon(self, reason: str = SHUTDOWN_REASON) -> None:
@@ -96,8 +99,9 @@ def build_record(
     error: str | None,
     duration_ms: float,
     endpoint: str,
+    instance: str | None = None,
 ) -> dict[str, Any]:
-    return {
+    record = {
         "timestamp": utc_timestamp(arrived),
         "session_id": session_id,
         "request": request,
@@ -110,6 +114,9 @@ def build_record(
         "endpoint": endpoint,
         "schema_version": SCHEMA_VERSION,
     }
+    if instance is not None:
+        record["instance"] = instance  # which proxy host captured it (PROXY_INSTANCE)
+    return record
 
 
 def utc_timestamp(epoch: float) -> str:

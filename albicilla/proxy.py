@@ -52,6 +52,7 @@ def logged_exchange(api: LoggedApi) -> Response:
         request=payload,
         stream=payload.get("stream") is True,
         arrived=arrived,
+        instance=state.settings.instance,
     )
     stop_watching = watch_for_hangup(request.environ)
     try:

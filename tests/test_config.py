@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,20 @@ def test_defaults():
     assert (settings.host, settings.port) == ("0.0.0.0", 9000)
     assert settings.session_headers == ("X-Session-Id",)
     assert settings.read_timeout == 600.0
+    assert settings.anthropic_base == "http://u"  # the one upstream serves /v1/messages too
+    assert settings.instance == socket.gethostname()
+
+
+def test_anthropic_endpoint_and_instance_come_from_the_environment_and_flags():
+    environ = {"PROXY_UPSTREAM_ENDPOINT": "http://openai/v1",
+               "PROXY_ANTHROPIC_ENDPOINT": "https://api.anthropic.com/", "PROXY_INSTANCE": "h1"}
+    settings = Settings.load(environ=environ)
+    assert (settings.upstream_base, settings.anthropic_base) == (
+        "http://openai", "https://api.anthropic.com")
+    assert settings.instance == "h1"
+    assert Settings.load({"instance": "h2"}, environ=environ).instance == "h2"
+    with pytest.raises(ConfigError):
+        Settings.load(environ={**environ, "PROXY_ANTHROPIC_ENDPOINT": "api.anthropic.com"})
 
 
 def test_environment_is_read_and_flags_win():

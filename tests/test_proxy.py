@@ -58,7 +58,7 @@ def test_non_streaming_completion_is_forwarded_and_recorded(client, upstream, lo
     [record] = read_records(log_root)
     assert set(record) == {
         "timestamp", "session_id", "request", "response", "status", "stream", "complete",
-        "error", "duration_ms", "endpoint", "schema_version",
+        "error", "duration_ms", "endpoint", "schema_version", "instance",
     }
     assert record["request"] == json.loads(raw_body)
     assert record["response"] == COMPLETION
@@ -68,6 +68,7 @@ def test_non_streaming_completion_is_forwarded_and_recorded(client, upstream, lo
     assert record["error"] is None
     assert record["endpoint"] == "/v1/chat/completions"
     assert record["schema_version"] == 1
+    assert record["instance"] == "proxy-a"
     assert record["timestamp"].endswith("Z")
     assert record["duration_ms"] >= 0
     assert record["session_id"].startswith("key-")

@@ -100,3 +100,13 @@ def test_proxy_environment_is_read_once_at_start(monkeypatch):
 )
 def test_broken_bodies_map_to_gateway_errors(broken, error):
     assert isinstance(broken.as_error(), error)
+
+
+def test_anthropic_paths_go_to_their_own_upstream():
+    settings = Settings(upstream_endpoint="http://openai.test/v1",
+                        anthropic_endpoint="https://anthropic.test")
+    upstream = Upstream(settings)
+    assert upstream.url("/v1/messages", b"beta=true") == "https://anthropic.test/v1/messages?beta=true"
+    assert upstream.url("/v1/messages/count_tokens") == "https://anthropic.test/v1/messages/count_tokens"
+    assert upstream.url("/v1/messagesx") == "http://openai.test/v1/messagesx"
+    assert upstream.url("/v1/responses") == "http://openai.test/v1/responses"
