@@ -24,6 +24,8 @@ the `X-Scenario` header (query-string syntax), e.g. `stream?chunks=50&delay=0.01
   watch                      like stream (first=S before the headers; mode=json for a
                              chat.completion instead), and notes in `/_events` under tag=T how far
                              it got before its client went away
+  inband                     a stream of after=N events, then an in-band error of kind=K
+                             (overloaded, flat, nested, failed: see `wire.in_band_error`)
   big                        a chat.completion with size=N bytes of content (Content-Length)
   redirect                   code=N (302) with `Location: to`
 
@@ -224,6 +226,12 @@ class Handler(socketserver.StreamRequestHandler):
                     time.sleep(0.02)
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+        return True
+
+    def do_inband(self, args: dict, body: bytes) -> bool:
+        events = stream_events(5, endpoint=self.endpoint)[: int(args.get("after", "4"))]
+        data = b"".join(events) + wire.in_band_error(args.get("kind", "overloaded"))
+        self._send(200, "text/event-stream", data)
         return True
 
     def do_watch(self, args: dict, body: bytes) -> bool:

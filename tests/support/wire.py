@@ -231,3 +231,20 @@ def text_of(record: dict[str, Any]) -> str | None:
 
 def expected_content(chunks: int) -> str:
     return "".join(f"tok{i} " for i in range(chunks))
+
+
+def in_band_error(kind: str) -> bytes:
+    """An error an upstream sends inside a stream that began with HTTP 200."""
+    if kind == "overloaded":  # Anthropic
+        return _sse({"type": "error", "error": {"type": "overloaded_error",
+                                                "message": "Overloaded"}}, named=True)
+    if kind == "flat":  # Responses, as documented
+        return _sse({"type": "error", "code": "server_error", "message": "boom", "param": None,
+                     "sequence_number": 99}, named=True)
+    if kind == "nested":  # Responses, as seen in production
+        return _sse({"type": "error", "error": {"type": "server_error", "code": "server_error",
+                                                "message": "boom", "param": None},
+                     "sequence_number": 99}, named=True)
+    failed = response_object("", status="failed", output=[])
+    failed["error"] = {"code": "rate_limit_exceeded", "message": "slow down"}
+    return _sse({"type": "response.failed", "response": failed, "sequence_number": 99}, named=True)
