@@ -73,14 +73,13 @@ class ResponsesStream(SSEDecoder):
     def outcome(self) -> str | None:
         if self._final is not None:
             status = self._final.get("status")
-            if self._terminal == "response.failed" or status not in (None, "completed",
-                                                                     "incomplete"):
-                error = self._final.get("error")
-                code = error.get("code") if isinstance(error, dict) else None
-                failed = self._terminal == "response.failed" or status in (None, "failed")
-                verb = "failed" if failed else str(status)[:40]
-                return f"upstream response {verb}" + (f": {str(code)[:80]}" if code else "")
-            return None
+            failed = self._terminal == "response.failed" or status == "failed"
+            if not failed and status in (None, "completed", "incomplete"):
+                return None  # `response.done` without a status: taken as the name says
+            error = self._final.get("error")
+            code = error.get("code") if isinstance(error, dict) else None
+            verb = "failed" if failed else str(status)[:40]  # e.g. cancelled
+            return f"upstream response {verb}" + (f": {str(code)[:80]}" if code else "")
         if self._error is not None:
             error = self._error
             text = ": ".join(str(error[key]) for key in ("code", "message") if error.get(key))
