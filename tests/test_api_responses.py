@@ -451,7 +451,7 @@ def test_end_frame_is_read_by_the_sdk_as_a_failed_response_with_our_message():
     stream = run([sent])
     message = "upstream read timed out after 600 s: «no bytes»"
     frame = stream.end_frame(message, timeout=True)
-    assert frame.startswith(b"event: response.failed\ndata: ") and frame.endswith(b"\n\n")
+    assert frame.startswith(b"\n\nevent: response.failed\ndata: ") and frame.endswith(b"\n\n")
     got, raised = sdk_events(sent + frame)
     failed = got[-1]
     assert failed.type == "response.failed"
@@ -466,6 +466,21 @@ def test_end_frame_is_read_by_the_sdk_as_a_failed_response_with_our_message():
     assert "Didn't receive a `response.completed` event." in str(raised)
     # Strictly valid as the SDK's own type, not only as its lenient construct.
     ResponseFailedEvent.model_validate(json.loads(frame.split(b"data: ", 1)[1]))
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"], ids=["lf", "crlf", "cr"])
+@pytest.mark.parametrize("keep", [0, 1, 2], ids=["at-event-end", "one-eol-cut", "both-cut"])
+def test_end_frame_is_read_when_the_last_event_lost_its_blank_line(eol, keep):
+    events, _ = codex_turn()
+    sent = encode(events[:6], eol=eol)
+    sent = sent[: len(sent) - keep * len(eol)]
+    stream = run([sent])
+    frame = stream.end_frame("read timeout", timeout=True)
+    got, raised = sdk_events(sent + frame)
+    assert [e.sequence_number for e in got] == list(range(7))  # the cut event, then ours
+    assert got[-1].type == "response.failed"
+    assert got[-1].response.error.message == "read timeout"
+    assert "Didn't receive a `response.completed` event." in str(raised)
 
 
 def test_sdk_rejects_a_failed_frame_with_another_response_id():

@@ -95,7 +95,10 @@ class ResponsesStream(SSEDecoder):
         sequence = 0 if self._sequence is None else self._sequence + 1
         event = {"type": "response.failed", "sequence_number": sequence, "response": response}
         data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-        return b"event: response.failed\ndata: " + data.encode() + b"\n\n"
+        # The blank lines first end an event the upstream left without its blank line (a CR
+        # or LF cut off), so that ours is not read as more lines of it; at an event's end they
+        # are empty events, which SSE readers skip.
+        return b"\n\nevent: response.failed\ndata: " + data.encode() + b"\n\n"
 
     def on_note(self, note: str) -> None:
         if note == _NO_DONE_NOTE:
