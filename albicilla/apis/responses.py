@@ -6,7 +6,7 @@ import copy
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import ProxyError
@@ -87,7 +87,11 @@ class ResponsesStream(SSEDecoder):
         return NO_TERMINAL
 
     def end_frame(self, message: str, *, timeout: bool) -> bytes:
-        """One `response.failed` event carrying the stream's own id and the next sequence number."""
+        """One `response.failed` event carrying the stream's own id and the next sequence number.
+
+        The code is `server_error` for a timeout too: `ResponseError.code` is a closed set in
+        the SDK's types, and none of its other values fits.
+        """
         seen = self._snapshot is not None or self._final is not None
         response = self.response() if seen else minimal_response()
         response.update(status="failed", error={"code": "server_error", "message": message},
@@ -179,12 +183,8 @@ def minimal_response() -> dict[str, Any]:
             "tools": [], "usage": None}
 
 
-def session_candidates(body: Mapping[str, Any], headers: Mapping[str, str]) -> Iterable[str]:
+def session_candidates(body: Mapping[str, Any], headers: Mapping[str, str]) -> Iterator[str]:
     """Codex's thread id: the body's `prompt_cache_key`, then its `session-id` header."""
-    return _candidates(body, headers)
-
-
-def _candidates(body: Mapping[str, Any], headers: Mapping[str, str]) -> Iterator[str]:
     key = body.get("prompt_cache_key")
     if isinstance(key, str) and key:
         yield key
