@@ -281,6 +281,22 @@ def test_deltas_without_their_item_are_kept_under_the_type_they_imply():
                              {"type": "function_call", "arguments": "{}"}]
 
 
+def test_events_without_output_index_or_part_index_find_their_item_by_id():
+    # As compatible servers send them: item_id only, no summary_index, a part without text.
+    s = Stream().start()
+    s.add("response.output_item.added", output_index=0,
+          item={"id": "rs_1", "type": "reasoning", "status": "in_progress"})
+    s.add("response.reasoning_summary_part.added", item_id="rs_1", part={"type": "summary_text"})
+    s.add("response.reasoning_summary_text.delta", item_id="rs_1", delta="Thinking ")
+    s.add("response.reasoning_summary_text.delta", item_id="rs_1", delta="about it.")
+    s.add("response.output_text.delta", item_id="unknown", delta="lost")
+    stream = run([encode(s.events)])
+    assert stream.response()["output"] == [
+        {"id": "rs_1", "type": "reasoning", "status": "in_progress",
+         "summary": [{"type": "summary_text", "text": "Thinking about it."}]}]
+    assert stream.notes == ["response.output_text.delta without a usable output_index"]
+
+
 def test_done_values_replace_the_deltas():
     s = Stream().start()
     s.add("response.output_item.added", output_index=0,

@@ -53,6 +53,7 @@ class OutputItems:
         self._items: dict[int, dict[str, Any]] = {}
         self._texts: dict[int, dict[Path, list[str]]] = {}
         self.done: set[int] = set()  # indexes whose `output_item.done` arrived
+        self._ids: dict[str, int] = {}
 
     def __bool__(self) -> bool:
         return bool(self._items)
@@ -60,16 +61,22 @@ class OutputItems:
     def set_item(self, index: int, item: dict[str, Any], *, done: bool) -> None:
         """`output_item.added` or `.done`: the item as given (ours to change) replaces the last."""
         self._items[index] = item
+        if isinstance(item.get("id"), str):
+            self._ids[item["id"]] = index
         self._texts.pop(index, None)
         if done:
             self.done.add(index)
+
+    def index_of(self, item_id: Any) -> int | None:
+        """The `output_index` of the item with this id, for events that leave theirs out."""
+        return self._ids.get(item_id) if isinstance(item_id, str) else None
 
     def apply(self, kind: str, index: int, data: dict[str, Any]) -> str | None:
         """A delta, a whole value or a part for item `index`; a note when it cannot be placed."""
         if kind in PARTS:
             key, index_key = PARTS[kind]
             part = data.get("part")
-            position = data.get(index_key)
+            position = _part_index(data, index_key)
             if not isinstance(part, dict) or not _is_index(position):
                 return f"{kind} without a usable part or {index_key}"
             item = self._item(index, "reasoning" if key == "summary" else "message")
@@ -86,7 +93,7 @@ class OutputItems:
             return f"{kind} without a text {value_key}"
         path: Path = (field,)
         if index_key is not None:
-            position = data.get(index_key)
+            position = _part_index(data, index_key)
             if not _is_index(position):
                 return f"{kind} without a usable {index_key}"
             path = (_LIST_OF[index_key], position, field)
@@ -116,6 +123,12 @@ class OutputItems:
         if item is None:  # a delta before its item: keep the text under the type it implies
             item = self._items[index] = {"type": item_type}
         return item
+
+
+def _part_index(data: dict[str, Any], key: str) -> Any:
+    # Some imitation servers leave out the part index of items that have only one part.
+    position = data.get(key)
+    return 0 if position is None else position
 
 
 def _is_index(value: Any) -> bool:

@@ -151,6 +151,8 @@ class ResponsesStream(SSEDecoder):
                 self.on_note(f"{kind} without a usable item or output_index")
         elif kind in DELTAS or kind in DONES or kind in PARTS:
             index = obj.get("output_index")
+            if not _is_output_index(index):  # some imitation servers send only the item_id
+                index = self._items.index_of(obj.get("item_id"))
             note = (self._items.apply(kind, index, obj) if _is_output_index(index)
                     else f"{kind} without a usable output_index")
             if note:
