@@ -595,3 +595,13 @@ def test_arbitrary_events_are_never_fatal(events):
     json.dumps(stream.response(), allow_nan=False)
     json.dumps(stream.end_frame("x", timeout=False).decode().split("data: ", 1)[1])
     assert stream.outcome() is None or isinstance(stream.outcome(), str)
+
+
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_random_chunking_of_a_cut_stream_gives_the_same_partial_record(data):
+    events, _ = codex_turn()
+    body = encode(events, eol=data.draw(st.sampled_from(list(FRAMINGS.values()))))
+    cut_body = body[: data.draw(st.integers(0, len(body)))]
+    assert result(data.draw(chunkings(cut_body))) == result([cut_body])
