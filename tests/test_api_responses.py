@@ -321,6 +321,15 @@ def test_cut_anywhere_is_never_fatal_and_has_no_usage_before_the_terminal_event(
     assert run([body[: len(body) - 3]]).response() == expected  # the terminal's CRLF cut
 
 
+def test_cut_stream_has_no_usage_even_when_a_snapshot_carried_one():
+    s = Stream()
+    s.add("response.created", response=response("in_progress"))
+    s.add("response.in_progress", response=response("in_progress", usage=USAGE))
+    s.message(0, ["Hi"])
+    got = run([encode(s.events)]).response()
+    assert got["usage"] is None and got["output"][0]["content"][0]["text"] == "Hi"
+
+
 def test_done_before_a_terminal_event_is_not_a_proper_end():
     events, _ = codex_turn()
     body = encode(events[:5], done=True) + encode(events[5:])
