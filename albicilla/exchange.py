@@ -41,8 +41,10 @@ class Exchange:
         self.stream = stream
         self.arrived = time.time() if arrived is None else arrived
         self.status = 0
-        # For a stream in progress: returns the completion rebuilt so far.
+        # For a stream in progress: returns the response rebuilt so far, and interrupts the
+        # relay so that it tells the client the worker is stopping.
         self.partial_response: Callable[[], Any] | None = None
+        self.interrupt: Callable[[], None] | None = None
         self.finished = False
         _track(self)
 
@@ -130,6 +132,17 @@ def abandon_in_flight(reason: str = SHUTDOWN_REASON) -> int:
     for exchange in pending:
         exchange.abandon(reason)
     return len(pending)
+
+
+def stop_in_flight(grace: float = 0.5) -> int:
+    """The worker is about to be killed: interrupt the streams still relayed, so each writes its
+    record and sends its client the API's error frame, then record whatever is still open."""
+    interrupted = [ex.interrupt for ex in list(_in_flight) if ex.interrupt is not None]
+    for interrupt in interrupted:
+        interrupt()
+    if interrupted:
+        time.sleep(grace)  # cooperative under gevent: the relays run now
+    return abandon_in_flight()
 
 
 def _track(exchange: Exchange) -> None:

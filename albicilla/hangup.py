@@ -22,8 +22,29 @@ class ClientGone(GreenletExit):
     """
 
 
+class WorkerStopping(GreenletExit):
+    """Raised in a greenlet relaying a stream when its worker must stop before the stream ends.
+
+    The relay writes the record, sends the client the API's error frame and ends the body.
+    """
+
+
 def _noop() -> None:
     return None
+
+
+def stopper() -> Callable[[], None] | None:
+    """A function that interrupts the calling greenlet with WorkerStopping; None without gevent."""
+    if not _gevent_patched():
+        return None
+    import gevent
+
+    serving = gevent.getcurrent()
+
+    def stop() -> None:
+        gevent.kill(serving, WorkerStopping())  # asynchronous: raised when it next runs
+
+    return stop
 
 
 def watch_for_hangup(environ: Mapping[str, Any]) -> Callable[[], None]:

@@ -16,7 +16,7 @@ import requests
 from .apis import ApiStream
 from .errors import ProxyError, UpstreamErrorPage, UpstreamInvalidResponse
 from .exchange import SHUTDOWN_REASON, Exchange
-from .hangup import ClientGone
+from .hangup import ClientGone, WorkerStopping, stopper
 from .upstream import UpstreamBroken, client_headers, iter_body, read_body
 
 # nginx's status for a client that closed the connection before the response began.
@@ -115,6 +115,7 @@ def relay_stream(
     the worker stopping) gets an error frame, in the API's own shape.
     """
     exchange.partial_response = stream.response
+    exchange.interrupt = stopper()
     headers = client_headers(upstream_response.raw.headers.items(), decoded=True)
     headers += STREAM_HEADERS
 
@@ -148,11 +149,13 @@ def relay_stream(
         except GeneratorExit:
             error = "client disconnected"
             raise
+        except WorkerStopping:
+            error = SHUTDOWN_REASON
+            if not exchange.finished:
+                record(error)  # then the client is told, in its API's shape, and the body ends
+                yield stream.end_frame("the proxy is shutting down", timeout=False)
         except BaseException as exc:
             error = _interruption(exc)
-            if not isinstance(exc, ClientGone) and not exchange.finished:
-                record(error)  # the worker is stopping: the client is told, in its API's shape
-                yield stream.end_frame(f"{error}: the proxy ended the stream", timeout=False)
             raise
         finally:
             upstream_response.close()

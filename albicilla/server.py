@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from .config import Settings
-from .exchange import abandon_in_flight
+from .exchange import stop_in_flight
 
 # The master SIGKILLs a worker at the graceful timeout; records still open are written this
 # long before, so they reach the disk.
@@ -57,7 +57,7 @@ def install_stop_handler(graceful_timeout: float) -> None:
     def on_sigterm(signum: int, frame: Any) -> None:
         if callable(previous):
             previous(signum, frame)
-        _call_later(max(graceful_timeout - STOP_MARGIN_S, 0.0), abandon_in_flight)
+        _call_later(max(graceful_timeout - STOP_MARGIN_S, 0.0), stop_in_flight)
 
     signal.signal(signal.SIGTERM, on_sigterm)
 

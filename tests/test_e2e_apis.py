@@ -427,3 +427,55 @@ def test_client_session_ids_and_keys_pick_the_file_and_no_header_value_is_writte
     haystack = stderr.encode() + logged
     for secret in (KEY, "sk-codex-secret", "interleaved-thinking"):
         assert secret.encode() not in haystack
+
+
+def test_streams_still_open_at_the_graceful_deadline_get_the_apis_error_frame(upstream, tmp_path):
+    log_root = tmp_path / "logs"
+    outcomes: dict[str, object] = {}
+    scenario = "stream?chunks=100&delay=0.1"
+
+    def run_chat() -> None:
+        with openai_client(proxy, scenario, "stopped") as client:
+            try:
+                for _ in client.chat.completions.create(
+                        model="m", messages=[{"role": "user", "content": "Hi"}], stream=True):
+                    pass
+            except openai.APIError as exc:
+                outcomes[CHAT] = exc
+
+    def run_responses() -> None:
+        with openai_client(proxy, scenario, "stopped") as client:
+            with client.responses.create(model="m", input="Hi", stream=True) as stream:
+                outcomes[RESPONSES] = list(stream)[-1]
+
+    def run_messages() -> None:
+        with anthropic_client(proxy, scenario, "stopped") as client:
+            try:
+                with client.messages.stream(model="m", max_tokens=64,
+                                            messages=[{"role": "user", "content": "Hi"}]) as s:
+                    s.get_final_message()
+            except anthropic.APIStatusError as exc:
+                outcomes[MESSAGES] = exc
+
+    with gunicorn(upstream.url, log_root, tmp_path, workers=1,
+                  PROXY_GRACEFUL_TIMEOUT="3") as proxy:
+        threads = [threading.Thread(target=f) for f in (run_chat, run_responses, run_messages)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        proxy.proc.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join(20)
+        proxy.proc.wait(20)
+    assert isinstance(outcomes[CHAT], openai.APIError)
+    assert outcomes[CHAT].message == "the proxy is shutting down"
+    failed = outcomes[RESPONSES]
+    assert failed.type == "response.failed" and failed.response.id == "resp_fake"
+    assert failed.response.error.message == "the proxy is shutting down"
+    assert outcomes[MESSAGES].body == {"type": "error", "error": {
+        "type": "api_error", "message": "the proxy is shutting down"}}
+    records = session_records(log_root, "stopped")
+    assert sorted(r["endpoint"] for r in records) == sorted([CHAT, RESPONSES, MESSAGES])
+    for record in records:
+        assert (record["complete"], record["error"]) == (False, "worker shutdown")
+        assert wire.text_of(record).startswith("tok0 tok1 ")

@@ -1,0 +1,199 @@
+"""/v1/responses: the native Response object a stream ends with, its completeness, and our frame."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ..errors import ProxyError
+from ..sse import SSEDecoder
+from .response_items import DELTAS, DONES, PARTS, OutputItems
+
+PATH = "/v1/responses"
+
+TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed",
+                      "response.done"})
+SNAPSHOTS = frozenset({"response.created", "response.in_progress", "response.queued"})
+NO_TERMINAL = "upstream stream ended without response.completed"
+# A hostile or broken upstream must not grow the record without bound through notes.
+_MAX_NOTES = 20
+_MAX_ERROR_TEXT = 300
+# NaN and Infinity are not JSON; Python would accept them and the log line would not be JSON.
+_DECODER = json.JSONDecoder(parse_constant=lambda _: None)
+# The base decoder's note at a close without [DONE]: a Responses stream needs no [DONE].
+_NO_DONE_NOTE = "stream ended without [DONE]"
+
+
+class ResponsesStream(SSEDecoder):
+    """Responses events in, the record's `response` out; the terminal event makes it final.
+
+    Events are dispatched on `data.type`, else on the `event:` name. Nothing after the terminal
+    event changes the record (a `[DONE]`, if one comes, ends the decoding anyway).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._snapshot: dict[str, Any] | None = None
+        self._final: dict[str, Any] | None = None
+        self._terminal: str | None = None
+        self._error: dict[str, Any] | None = None
+        self._items = OutputItems()
+        self._sequence: int | None = None  # the highest sequence_number seen
+        self._notes: list[str] = []
+
+    @property
+    def finished(self) -> bool:
+        return self._terminal is not None
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        """The first `error` event's error object, as sent (flat events: their fields)."""
+        return self._error
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self._notes)
+
+    def response(self) -> dict[str, Any]:
+        """The terminal response (its empty `output` filled in), else snapshot + items, no usage."""
+        if self._final is not None:
+            result = copy.deepcopy(self._final)
+            if not result.get("output"):
+                result["output"] = self._items.output()
+            return result
+        result = copy.deepcopy(self._snapshot) if self._snapshot is not None else {}
+        result["output"] = self._items.output()
+        result["usage"] = None
+        return result
+
+    def outcome(self) -> str | None:
+        if self._final is not None:
+            status = self._final.get("status")
+            failed = self._terminal == "response.failed" or status == "failed"
+            if not failed and status in (None, "completed", "incomplete"):
+                return None  # `response.done` without a status: taken as the name says
+            error = self._final.get("error")
+            code = error.get("code") if isinstance(error, dict) else None
+            verb = "failed" if failed else str(status)[:40]  # e.g. cancelled
+            return f"upstream response {verb}" + (f": {str(code)[:80]}" if code else "")
+        if self._error is not None:
+            error = self._error
+            text = ": ".join(str(error[key]) for key in ("code", "message") if error.get(key))
+            return ("upstream error event" + (f": {text}" if text else ""))[:_MAX_ERROR_TEXT]
+        return NO_TERMINAL
+
+    def end_frame(self, message: str, *, timeout: bool) -> bytes:
+        """One `response.failed` event carrying the stream's own id and the next sequence number.
+
+        The code is `server_error` for a timeout too: `ResponseError.code` is a closed set in
+        the SDK's types, and none of its other values fits.
+        """
+        seen = self._snapshot is not None or self._final is not None
+        response = self.response() if seen else minimal_response()
+        response.update(status="failed", error={"code": "server_error", "message": message},
+                        usage=None)
+        sequence = 0 if self._sequence is None else self._sequence + 1
+        event = {"type": "response.failed", "sequence_number": sequence, "response": response}
+        data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+        # The blank lines first end an event the upstream left without its blank line (a CR
+        # or LF cut off), so that ours is not read as more lines of it; at an event's end they
+        # are empty events, which SSE readers skip.
+        return b"\n\nevent: response.failed\ndata: " + data.encode() + b"\n\n"
+
+    def on_note(self, note: str) -> None:
+        if note == _NO_DONE_NOTE:
+            return
+        if len(self._notes) < _MAX_NOTES:
+            self._notes.append(note)
+        elif len(self._notes) == _MAX_NOTES:
+            self._notes.append("further notes dropped")
+
+    def on_event(self, event: str, data: str) -> None:
+        if self._terminal is not None:
+            return
+        try:
+            obj = _DECODER.decode(data)
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
+            if event == "error":
+                self._record_error({"message": data[:_MAX_ERROR_TEXT]})
+            else:
+                self.on_note(f"unparsable event: {data[:60]!r}")
+            return
+        if not isinstance(obj, dict):
+            self.on_note(f"event {event!r} is not a JSON object")
+            return
+        kind = obj.get("type")
+        if not isinstance(kind, str) or not kind:
+            kind = event
+        self._check_sequence(obj.get("sequence_number"))
+        if kind == "error" or (kind not in TERMINAL and kind not in SNAPSHOTS and obj.get("error")):
+            nested = obj.get("error")
+            if isinstance(nested, str):
+                nested = {"message": nested}
+            self._record_error(nested if isinstance(nested, dict) else obj)
+        elif kind in SNAPSHOTS or kind in TERMINAL:
+            response = obj.get("response")
+            if not isinstance(response, dict):
+                self.on_note(f"{kind} without a response object")
+            elif kind in SNAPSHOTS:
+                self._snapshot = response
+            else:
+                self._final, self._terminal = response, kind
+        elif kind in ("response.output_item.added", "response.output_item.done"):
+            index, item = obj.get("output_index"), obj.get("item")
+            if _is_output_index(index) and isinstance(item, dict):
+                self._items.set_item(index, item, done=kind.endswith("done"))
+            else:
+                self.on_note(f"{kind} without a usable item or output_index")
+        elif kind in DELTAS or kind in DONES or kind in PARTS:
+            index = obj.get("output_index")
+            if not _is_output_index(index):  # some imitation servers send only the item_id
+                index = self._items.index_of(obj.get("item_id"))
+            note = (self._items.apply(kind, index, obj) if _is_output_index(index)
+                    else f"{kind} without a usable output_index")
+            if note:
+                self.on_note(note)
+        # Anything else (hosted-tool progress, annotations, audio): the done item carries it.
+
+    def _check_sequence(self, number: Any) -> None:
+        if type(number) is not int:
+            return
+        if self._sequence is not None and number <= self._sequence:
+            self.on_note(f"sequence_number {number} after {self._sequence}")
+        self._sequence = number if self._sequence is None else max(self._sequence, number)
+
+    def _record_error(self, error: dict[str, Any]) -> None:
+        if self._error is None:
+            self._error = {key: error.get(key) for key in ("type", "code", "message", "param")
+                           if key in error}
+        self.on_note(f"error event: {str(error.get('message') or error)[:100]}")
+
+
+def _is_output_index(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def minimal_response() -> dict[str, Any]:
+    """A valid Response for a frame sent before the upstream's `response.created`."""
+    return {"id": f"resp_{uuid.uuid4().hex}", "object": "response", "created_at": int(time.time()),
+            "status": "failed", "error": None, "incomplete_details": None, "instructions": None,
+            "model": "", "output": [], "parallel_tool_calls": False, "tool_choice": "auto",
+            "tools": [], "usage": None}
+
+
+def session_candidates(body: Mapping[str, Any], headers: Mapping[str, str]) -> Iterator[str]:
+    """Codex's thread id: the body's `prompt_cache_key`, then its `session-id` header."""
+    key = body.get("prompt_cache_key")
+    if isinstance(key, str) and key:
+        yield key
+    header = headers.get("session-id")
+    if header:
+        yield header
+
+
+def error_body(err: ProxyError) -> dict[str, Any]:
+    return err.body()
