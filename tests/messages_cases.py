@@ -1,4 +1,4 @@
-"""Anthropic Messages streams shaped like Claude Code 2.1.x traffic, and their Messages (by hand)."""
+"""Anthropic streams shaped like Claude Code 2.1.x traffic, and their Messages (by hand)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,8 @@ SIG = "EqQBCkYIBxgCKkBvX0k3cWJz" + "A" * 40 + "=="
 # whose input arrives in many pieces (the first one "", some mid-string, one mid-unicode-word).
 START_USAGE = {"input_tokens": 3, "cache_creation_input_tokens": 2411,
                "cache_read_input_tokens": 21530,
-               "cache_creation": {"ephemeral_5m_input_tokens": 2411, "ephemeral_1h_input_tokens": 0},
+               "cache_creation": {"ephemeral_5m_input_tokens": 2411,
+                                  "ephemeral_1h_input_tokens": 0},
                "output_tokens": 8, "service_tier": "standard"}
 TOOL_TURN = [
     start("msg_01XFDUDYJgAACzvnptvVoYEL", START_USAGE),

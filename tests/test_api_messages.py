@@ -126,7 +126,7 @@ def test_beta_fields_equal_the_beta_sdk_and_the_plain_sdk_drops_them(name):
 # 2. Every split of every fixture gives the same Message
 
 
-@pytest.mark.parametrize("framing", FRAMINGS)
+@pytest.mark.parametrize("framing", ["lf", "crlf"])  # CR alone: by the random tests below
 @pytest.mark.parametrize("name", [*STREAMS, *BETA_STREAMS])
 def test_fixture_split_at_every_byte(name, framing):
     events, expected = {**STREAMS, **BETA_STREAMS}[name]
@@ -425,9 +425,10 @@ def test_end_frame_after_a_cut_at_an_event_boundary_makes_the_sdk_raise_our_erro
             assert "upstream read timeout" in str(error)
 
 
-@pytest.mark.parametrize("framing", ["lf", "crlf"])
-def test_end_frame_after_a_cut_anywhere_still_reaches_the_sdk(framing):
-    body = encode(TOOL_TURN[:-2], FRAMINGS[framing])
+def test_end_frame_after_a_cut_anywhere_still_reaches_the_sdk():
+    # Short, as the SDK takes ~15 ms a stream; with a 2-, a 3- and a 4-byte character.
+    body = encode([start("msg_c", dict(SMALL_USAGE)), block(0, {"type": "text", "text": ""}),
+                   text(0, "naïve — 🦅"), stop(0), PING])
     results: Counter[str] = Counter()
     for i in range(len(body) + 1):
         stream = MessagesStream()
@@ -441,11 +442,11 @@ def test_end_frame_after_a_cut_anywhere_still_reaches_the_sdk(framing):
             results["exact" if error.body == TIMEOUT else "merged"] += 1
         except UnicodeDecodeError:
             # The SDK decodes every line strictly: a cut inside a character breaks its line
-            # whatever follows: inside "—" (2 cuts) and "🦅" (3) twice each, "ï" and "é" x2 (1).
+            # whatever follows.
             assert body[:i].decode("utf-8", "ignore").encode() != body[:i]
             results["utf-8"] += 1
-    assert results["exact"] > 100 and results["merged"] > 1000
-    assert results["utf-8"] == 2 * 2 + 2 * 3 + 1 + 2
+    assert results["exact"] > 5 and results["merged"] > 100
+    assert results["utf-8"] == 1 + 2 + 3
 
 
 # ---------------------------------------------------------------------------------------------
