@@ -406,10 +406,11 @@ def test_end_frame_is_one_anthropic_error_event():
 
 
 @pytest.mark.parametrize("framing", ["lf", "crlf"])
-def test_end_frame_after_a_cut_at_an_event_boundary_makes_the_sdk_raise_our_error(framing):
-    eol = FRAMINGS[framing]
-    body = encode(TOOL_TURN[:-2], eol)
-    ends = [i + len(eol * 2) for i in range(len(body)) if body.startswith(eol * 2, i)]
+def test_end_frame_after_a_cut_at_any_line_end_makes_the_sdk_raise_our_error(framing):
+    # Line ends include a CR whose LF has not come yet, and the end of a data line whose blank
+    # line has not: its event must still be read on its own, and ours after it.
+    body = encode(HALF, FRAMINGS[framing])
+    ends = [i + 1 for i in range(len(body)) if body[i] in b"\r\n"]
     for end in [0, *ends]:
         for close_first in (False, True):
             stream = MessagesStream()
@@ -423,6 +424,15 @@ def test_end_frame_after_a_cut_at_an_event_boundary_makes_the_sdk_raise_our_erro
             assert type(error) is anthropic.APIStatusError  # as for any upstream error event
             assert (error.status_code, error.body) == (200, TIMEOUT)
             assert "upstream read timeout" in str(error)
+
+
+def test_end_frame_after_a_cut_comment_line_still_dispatches_the_waiting_event_first():
+    body = encode(HALF) + b'event: ping\ndata: {"type":"ping"}\n: keep-al'
+    stream = MessagesStream()
+    stream.feed(body)
+    with pytest.raises(anthropic.APIStatusError) as raised:
+        sdk_message([body, stream.end_frame("upstream read timeout", timeout=True)])
+    assert raised.value.body == TIMEOUT
 
 
 def test_end_frame_after_a_cut_anywhere_still_reaches_the_sdk():

@@ -140,7 +140,7 @@ class MessagesStream(SSEDecoder):
         # complete data lines still waiting are dispatched first, so that they are read as sent.
         partial = self._partial
         if partial or self._held:
-            if not partial or partial[0].lstrip(b"\xef\xbb\xbf").startswith(b"data"):
+            if not partial or partial[0].startswith(b"data"):
                 return b"\n"
             return b"\n\n" if self._data else b"\n"
         if self._data:
