@@ -36,6 +36,7 @@ from messages_cases import (
 from werkzeug.datastructures import Headers
 
 import albicilla.apis.messages
+import albicilla.apis.messages_accumulate
 from albicilla.apis.messages import PATH, MessagesStream, error_body, session_candidates
 from albicilla.errors import (
     InvalidRequest,
@@ -539,8 +540,9 @@ def test_request_too_large_is_the_sdks_content_too_large_and_504_a_server_error(
 # 8. The module stays pure
 
 
-def test_module_imports_only_the_standard_library():
-    tree = ast.parse(Path(albicilla.apis.messages.__file__).read_text())
+@pytest.mark.parametrize("module", [albicilla.apis.messages, albicilla.apis.messages_accumulate])
+def test_modules_import_only_the_standard_library(module):
+    tree = ast.parse(Path(module.__file__).read_text())
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
