@@ -37,6 +37,7 @@ from werkzeug.datastructures import Headers
 
 import albicilla.apis.messages
 import albicilla.apis.messages_accumulate
+from albicilla.apis import ApiStream, LoggedApi
 from albicilla.apis.messages import PATH, MessagesStream, error_body, session_candidates
 from albicilla.errors import (
     InvalidRequest,
@@ -551,3 +552,52 @@ def test_modules_import_only_the_standard_library(module):
             imported.add((node.module or "").split(".")[0])
     assert imported and imported <= set(sys.stdlib_module_names) | {"__future__"}
     assert PATH == "/v1/messages"
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. Whatever arrives, the record stays a JSON object and nothing raises
+
+KEYS = st.sampled_from(["type", "index", "message", "content", "content_block", "delta", "usage",
+                        "text", "thinking", "signature", "partial_json", "citation", "citations",
+                        "input", "stop_reason", "error", "to", "model", "output_tokens"])
+EVENT_NAMES = st.sampled_from(["message_start", "content_block_start", "content_block_delta",
+                               "content_block_stop", "message_delta", "message_stop", "ping",
+                               "error", "", "other"])
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=4)
+    | st.sampled_from(["text", "thinking", "tool_use", "fallback", "text_delta",
+                       "input_json_delta", "signature_delta", "citations_delta"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=5),
+    max_leaves=25)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(st.tuples(EVENT_NAMES, JSON), max_size=8), st.data())
+def test_arbitrary_events_are_never_fatal(events, data):
+    valid_start = start("msg_f", dict(SMALL_USAGE))
+    body = encode([valid_start, *events] if data.draw(st.booleans()) else events)
+    stream = run(data.draw(chunkings(body)))
+    json.dumps(stream.response(), allow_nan=False)
+    assert isinstance(stream.outcome(), str | None)
+    stream.end_frame("x", timeout=False)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(st.binary(max_size=40) | st.sampled_from([b"\r", b"\n", b"event: error\n",
+                                                           b"event: message_stop\n", b"data: {",
+                                                           b"\xf0\x9f"]), max_size=20))
+def test_arbitrary_bytes_are_never_fatal(chunks):
+    stream = run(chunks)
+    json.dumps(stream.response(), allow_nan=False)
+    whole = run([b"".join(chunks)])
+    assert (stream.response(), stream.outcome(), stream.notes) == (
+        whole.response(), whole.outcome(), whole.notes)
+
+
+def test_the_stream_fits_the_logged_api_table():
+    row = LoggedApi(PATH, MessagesStream, session_candidates, error_body)
+    stream: ApiStream = row.new_stream()
+    stream.feed(encode(TOOL_TURN))
+    stream.close()
+    assert (stream.finished, stream.outcome(), stream.response()) == (True, None,
+                                                                      TOOL_TURN_MESSAGE)
