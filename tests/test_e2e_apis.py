@@ -112,7 +112,7 @@ def test_responses_stream_is_logged_as_the_terminal_response_before_the_sdk_retu
     assert record["endpoint"] == RESPONSES and record["stream"] is True
     assert (record["status"], record["complete"], record["error"]) == (200, True, None)
     assert record["response"] == final_response_sent(6, 2)
-    assert record["request"]["input"] == [{"role": "user", "content": "Hi"}]
+    assert record["request"]["input"] == "Hi"  # as the SDK sent it
 
 
 def test_responses_non_streaming_is_logged_as_received(proxy, root):

@@ -1,0 +1,161 @@
+"""/v1/messages: the Anthropic Message rebuilt from its stream, its completeness and its frames."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ..errors import ProxyError
+from ..sse import SSEDecoder
+from .messages_accumulate import MessageAccumulator
+
+PATH = "/v1/messages"
+SESSION_HEADER = "X-Claude-Code-Session-Id"
+# A hostile or broken upstream must not grow the record without bound through notes.
+_MAX_NOTES = 20
+_MAX_ERROR = 200  # characters of the record's `error` taken from an upstream error event
+# The base decoder's note for OpenAI streams; Anthropic streams never send [DONE].
+_NO_DONE = "stream ended without [DONE]"
+# NaN and Infinity are not JSON: in event data they become null, so the record stays JSON.
+_EVENT_JSON = json.JSONDecoder(parse_constant=lambda _: None)
+_ERROR_TYPES = {400: "invalid_request_error", 415: "invalid_request_error",
+                404: "not_found_error", 413: "request_too_large", 502: "api_error",
+                504: "timeout_error"}
+
+
+class MessagesStream(SSEDecoder):
+    """Anthropic events rebuilt into the Message the anthropic SDK accumulates; see DESIGN.md 9."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._message = MessageAccumulator(self.on_note)
+        self._stopped = False
+        self._error: Any = None
+        self._outcome: str | None = None
+        self._notes: list[str] = []
+        self._tail = b""  # what ends a cut event before the proxy's own, see end_frame
+
+    @property
+    def finished(self) -> bool:
+        return self._stopped
+
+    @property
+    def error(self) -> Any:
+        """The first error event's payload, or None."""
+        return self._error
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self._notes)
+
+    def response(self) -> dict[str, Any] | None:
+        return self._message.message()
+
+    def outcome(self) -> str | None:
+        if self._outcome is not None:
+            return self._outcome
+        if not self._stopped:
+            return "upstream stream ended without message_stop"
+        if not self._message.started:
+            return "upstream stream ended without message_start"
+        return None
+
+    def close(self) -> None:
+        if not self._closed:
+            self._tail = self._cut_tail()
+        super().close()
+
+    def end_frame(self, message: str, *, timeout: bool) -> bytes:
+        """One `event: error` in Anthropic's shape, which the SDK raises as an APIStatusError."""
+        error = {"type": "timeout_error" if timeout else "api_error", "message": message}
+        data = json.dumps({"type": "error", "error": error}, separators=(",", ":"))
+        tail = self._tail if self._closed else self._cut_tail()
+        return tail + b"event: error\ndata: " + data.encode() + b"\n\n"
+
+    def _cut_tail(self) -> bytes:
+        # If the upstream stopped inside an event, the client holds its start. A cut data line is
+        # only ended, so that our event takes it in (the SDK then raises on our `event: error`
+        # with the cut text in its message, instead of a JSON error on a dispatched half event);
+        # complete data lines still waiting are dispatched first, so that they are read as sent.
+        partial = self._partial
+        if partial or self._held:
+            if not partial or partial[0].startswith(b"data"):
+                return b"\n"
+            return b"\n\n" if self._data else b"\n"
+        if self._data:
+            return b"\n\n" if self._skip_lf else b"\n"  # after a CR, a lone LF only ends a CRLF
+        return b""
+
+    def on_note(self, note: str) -> None:
+        if note == _NO_DONE:
+            return
+        if len(self._notes) < _MAX_NOTES:
+            self._notes.append(note)
+        elif len(self._notes) == _MAX_NOTES:
+            self._notes.append("further notes dropped")
+
+    def on_event(self, event: str, data: str) -> None:
+        try:
+            obj = _EVENT_JSON.decode(data)
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
+            obj = None
+        kind = obj.get("type") if isinstance(obj, dict) else None
+        # Dispatched on the event name, like the SDK; a stream without names on `data.type`.
+        name = event or (kind if isinstance(kind, str) else "")
+        if event and isinstance(kind, str) and kind != event:
+            self.on_note(f"event {event[:40]!r} carries data of type {kind[:40]!r}")
+        if name == "error":
+            self._record_error(obj, data)
+        elif name == "message_stop":
+            self._stopped = True
+        elif name == "ping":
+            pass
+        elif not isinstance(obj, dict):
+            self.on_note(f"unparsable {name[:40]!r} event: {data[:60]!r}")
+        else:
+            self._message.add(name, obj)
+
+    def _record_error(self, obj: Any, data: str) -> None:
+        if self._error is not None:
+            self.on_note("another error event")
+            return
+        self._error = obj if obj is not None else data
+        error = obj.get("error") if isinstance(obj, dict) else None
+        error = error if isinstance(error, dict) else obj  # nested, as Anthropic sends it, or flat
+        detail = ""
+        if isinstance(error, dict):
+            detail = ": ".join(str(error[k]) for k in ("type", "message") if error.get(k))
+        detail = detail or data.strip()
+        self._outcome = ("upstream error event: " + detail if detail
+                         else "upstream error event")[:_MAX_ERROR]
+
+
+def session_candidates(body: Mapping[str, Any], headers: Mapping[str, str]) -> Iterator[str]:
+    """Claude Code's session: its header, the session inside `metadata.user_id`, then that id."""
+    header = headers.get(SESSION_HEADER)
+    if header:
+        yield header
+    metadata = body.get("metadata")
+    user_id = metadata.get("user_id") if isinstance(metadata, Mapping) else None
+    if not isinstance(user_id, str) or not user_id:
+        return
+    if user_id.startswith("{"):  # >= 2.1.78: {"device_id", "account_uuid", "session_id"}
+        try:
+            parsed = json.loads(user_id)
+        except (ValueError, RecursionError):
+            parsed = None
+        session = parsed.get("session_id") if isinstance(parsed, dict) else None
+        if isinstance(session, str) and session:
+            yield session
+    elif user_id.startswith("user_") and "_account_" in user_id and "_session_" in user_id:
+        session = user_id.rpartition("_session_")[2]  # user_<hash>_account_<uuid>_session_<uuid>
+        if session:
+            yield session
+    yield user_id
+
+
+def error_body(err: ProxyError) -> dict[str, Any]:
+    """The proxy's own error in Anthropic's shape, its type chosen by the HTTP status."""
+    return {"type": "error",
+            "error": {"type": _ERROR_TYPES.get(err.status, "api_error"), "message": err.message}}
