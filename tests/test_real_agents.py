@@ -25,6 +25,7 @@ from support.procs import ROOT, Running, Watched, gunicorn, watched_server
 pytestmark = [pytest.mark.e2e, pytest.mark.agents]
 
 AGENTS_ENV = "ALBICILLA_AGENTS"
+CAPTURE_ENV = "ALBICILLA_AGENTS_CAPTURE"  # a directory: the run's log tree is copied there
 CLAUDE_KEY = "sk-ant-fake-7d41c9e0b2a84f3e9a11"
 CODEX_KEY = "sk-fake-codex-5b8e2f10c7d94a61be07"
 PROMPT = "say hi, then run echo"
@@ -90,6 +91,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         model.url, log_root, tmp, workers=2
     ) as proxy:
         yield Stack(model, sink, proxy, log_root, tmp)
+    if capture := os.environ.get(CAPTURE_ENV):  # refresh tests/fixtures/real_agents with these
+        shutil.copytree(log_root, capture, dirs_exist_ok=True)
 
 
 def agent_env(stack: Stack, home: Path, **extra: str) -> dict[str, str]:
