@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import IO
 
 from .fold import SessionFolder
-from .formats import Writer, encode_json, encode_line, json_tool_call_writer, native_writer
+from .formats import Writer, encode_line, json_tool_call_writer, native_writer
 from .hf import hf_writer
 from .reader import BAD_MESSAGES, SessionFile, find_session_files, iter_records, usable_exchange
 from .report import Report
@@ -115,7 +115,7 @@ def convert(options: Options, err: IO[str]) -> Stats:
             single.discard()
     if report is not None and options.report is not None:
         try:
-            _write_file(options.report, [encode_json(report.build(stats)) + "\n"])
+            _write_file(options.report, [report.to_json(stats)])
         except OSError as exc:
             raise ConvertError(f"cannot write report: {_describe(exc)}") from exc
     return stats

@@ -8,6 +8,7 @@ API's record (chat completions, Responses, Anthropic Messages) has its model and
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +110,10 @@ class Report:
             "models": _sorted(self.models),
             "usage": {"records_with_usage": self.with_usage, **self.usage},
         }
+
+    def to_json(self, stats: Stats) -> str:
+        """The report as indented JSON text, for people and diffs as much as for programs."""
+        return json.dumps(self.build(stats), ensure_ascii=False, indent=2) + "\n"
 
 
 def record_model(record: dict[str, Any]) -> str:
