@@ -400,3 +400,28 @@ def test_model_is_the_answering_one_else_the_requested_one() -> None:
     assert record_model({"request": {"model": "a"}, "response": {"model": ""}}) == "a"
     assert record_model({"request": {"model": "a"}, "response": "bad gateway"}) == "a"
     assert record_model({"request": []}) == "(unknown)"
+
+
+def test_checks_pair_results_by_id_or_position_and_flag_late_system_and_blank_turns() -> None:
+    from albicilla.conv.checks import Problem, check_conversation
+
+    messages = [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "function_call": {"name": "now", "arguments": "[1]"}},
+        {"role": "function", "name": "now", "content": "12:00", "_is_error": True},
+        {"role": "developer", "content": "late"},
+        {"role": "assistant", "content": "  \n", "tool_calls": []},
+        {"role": "assistant", "tool_calls": [call("a", "ls", ""), call("b", "ls", "{}")]},
+        {"role": "tool", "tool_call_id": "b", "content": "x", "_is_error": True},
+        {"role": "tool", "tool_call_id": "a", "content": "y", "_is_error": False},
+    ]
+    findings = check_conversation(messages, [LS])
+    assert findings.problems == [
+        Problem("unknown tool name", "messages[2].tool_calls[0]", "now"),
+        Problem("invalid arguments", "messages[2].tool_calls[0]", "not a JSON object"),
+        Problem("late system message", "messages[4]", "developer"),
+        Problem("empty assistant turn", "messages[5]", ""),
+    ]
+    assert findings.calls == {"now": 1, "ls": 2}
+    assert findings.errors == {"now": 1, "ls": 1}

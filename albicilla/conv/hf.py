@@ -2,7 +2,8 @@
 
 `reference/training_formats.md` section 9.2, exactly:
 - roles `system`, `user`, `assistant`, `tool`; `developer` is `system`; the leading system and
-  developer messages are joined with a blank line into one; a later one stays where it is;
+  developer messages are joined with a blank line into one (empty ones left out); a later one
+  stays where it is (the checks report it); a legacy `function` result is a `tool` message;
 - `content` always a string: `null` is `""`, text parts are joined with `""`, other parts are
   dropped (and noted);
 - message keys: `role`, `content`, plus `reasoning_content` (assistant, a non-empty string, also
