@@ -20,15 +20,8 @@ _CALL_KEYS = frozenset({"index", "id", "type", "function"})
 _CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs", "message"})
 # NaN and Infinity are not JSON; Python would accept them and the log line would not be JSON.
 _DECODER = json.JSONDecoder(parse_constant=lambda _: None)
-_JSON_TYPES = {
-    dict: "object",
-    list: "array",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
+_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number",
+               bool: "boolean", type(None): "null"}
 
 
 def _merge(old: Any, new: Any) -> Any:
@@ -167,11 +160,8 @@ class _Choice:
                 self.logprobs[key] = value
 
     def dump(self, index: int) -> dict[str, Any]:
-        message: dict[str, Any] = {
-            "role": self.role or "assistant",
-            "content": None,
-            "refusal": None,
-        }
+        message: dict[str, Any] = {"role": self.role or "assistant", "content": None,
+                                   "refusal": None}
         for key, parts in self.texts.items():
             message[key] = "".join(parts) if parts else None
         if self.calls is not None:
@@ -180,16 +170,11 @@ class _Choice:
             fc = self.function_call
             message["function_call"] = fc.function() if fc.function_seen else None
         # Copies of the lists we keep extending, so a returned snapshot never changes.
-        logprobs = self.logprobs and {
-            k: list(v) if isinstance(v, list) else v for k, v in self.logprobs.items()
-        }
+        logprobs = self.logprobs and {k: list(v) if isinstance(v, list) else v
+                                      for k, v in self.logprobs.items()}
         message.update(self.other)  # never one of the keys above: those have their own rules
-        choice = {
-            "index": index,
-            "message": message,
-            "finish_reason": self.finish_reason,
-            "logprobs": logprobs,
-        }
+        choice = {"index": index, "message": message, "finish_reason": self.finish_reason,
+                  "logprobs": logprobs}
         choice.update(self.extra)  # never a key of the above either
         return choice
 
@@ -218,13 +203,9 @@ class StreamRebuilder(SSEDecoder):
 
     def completion(self) -> dict[str, Any]:
         head = self._head
-        result = {
-            "id": head["id"],
-            "object": "chat.completion",
-            "created": head["created"],
-            "model": head["model"],
-            "choices": [self._choices[i].dump(i) for i in sorted(self._choices)],
-        }
+        result = {"id": head["id"], "object": "chat.completion", "created": head["created"],
+                  "model": head["model"],
+                  "choices": [self._choices[i].dump(i) for i in sorted(self._choices)]}
         result.update(self._tail)
         return result
 

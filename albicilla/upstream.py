@@ -98,10 +98,7 @@ class Upstream:
             prepared.prepare_body(body, None)
             prepared.prepare_auth(None, prepared.url)  # credentials in the endpoint URL
             return self.adapter.send(
-                prepared,
-                stream=True,
-                timeout=self.timeout,
-                proxies=self.proxies,
+                prepared, stream=True, timeout=self.timeout, proxies=self.proxies,
                 verify=self.verify,
             )
         except requests.Timeout as exc:
