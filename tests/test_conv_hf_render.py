@@ -145,6 +145,10 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             main(["--logs", str(logs), "--output", str(out), "--single-file", "--format", fmt]) == 0
         )
         files[fmt] = out / "conversations.jsonl"
+    out = root / "hf_string"
+    argv = ["--logs", str(logs), "--output", str(out), "--single-file", "--format", "hf"]
+    assert main([*argv, "--hf-tools-as-string"]) == 0
+    files["hf_string"] = out / "conversations.jsonl"
     return files
 
 
@@ -281,9 +285,37 @@ def test_hf_output_loads_with_datasets_and_round_trips(
     assert rows.to_list() == read_lines(outputs["hf"])
 
 
+def test_hf_tools_as_string_is_the_same_lines_with_tools_as_json_text(
+    outputs: dict[str, Path], tmp_path: Path
+) -> None:
+    import datasets
+
+    as_list = read_lines(outputs["hf"])
+    as_string = read_lines(outputs["hf_string"])
+    assert [line["messages"] for line in as_string] == [line["messages"] for line in as_list]
+    assert all(type(line["tools"]) is str for line in as_string)
+    assert [json.loads(line["tools"]) for line in as_string] == [line["tools"] for line in as_list]
+    rows = datasets.load_dataset(
+        "json", data_files=str(outputs["hf_string"]), split="train", cache_dir=str(tmp_path)
+    )
+    assert rows.to_list() == as_string
+
+
+def test_tools_as_string_needs_the_hf_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "logs").mkdir()
+    argv = ["--logs", str(tmp_path / "logs"), "--output", str(tmp_path / "out")]
+    assert main([*argv, "--hf-tools-as-string"]) == 2
+    assert capsys.readouterr().err == (
+        "albicilla-conv: error: --hf-tools-as-string needs --format hf\n"
+    )
+
+
 # training_formats.md 9.1 on every format's output.
-def test_hf_output_passes_every_acceptance_check(outputs: dict[str, Path]) -> None:
-    assert check_file(str(outputs["hf"]), "hf") == []
+@pytest.mark.parametrize("name", ["hf", "hf_string"])
+def test_hf_output_passes_every_acceptance_check(outputs: dict[str, Path], name: str) -> None:
+    assert check_file(str(outputs[name]), "hf") == []
 
 
 def test_json_tool_call_output_passes_every_acceptance_check(outputs: dict[str, Path]) -> None:

@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the same as --format native",
     )
     parser.add_argument(
+        "--hf-tools-as-string",
+        action="store_true",
+        help="with --format hf: write tools as one JSON string (datasets < 4.7, LLaMA-Factory)",
+    )
+    parser.add_argument(
         "--report", metavar="FILE", help="write a JSON integrity report of the run to FILE"
     )
     parser.add_argument(
@@ -58,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"output is not a directory: {args.output}")
     if os.path.isdir(args.output) and os.path.samefile(args.logs, args.output):
         return _fail("output directory must not be the logs directory")
+    if args.hf_tools_as_string and args.format != "hf":
+        return _fail("--hf-tools-as-string needs --format hf")
     if args.report is not None:
         problem = _report_problem(args.report)
         if problem:
@@ -69,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         format=args.format,
         verbose=args.verbose,
         report=args.report,
+        tools_as_string=args.hf_tools_as_string,
     )
     try:
         stats = convert(options, sys.stderr)

@@ -64,6 +64,7 @@ class Options:
     format: str = "json_tool_call"
     verbose: bool = False
     report: str | None = None  # where to write the JSON integrity report
+    tools_as_string: bool = False  # hf: `tools` as one JSON string
 
 
 class ConvertError(Exception):
@@ -174,7 +175,10 @@ def _convert_session(
         stats.invalid_arguments += formatted.invalid_arguments
         if formatted.line is not None:
             try:
-                lines.append(encode_line(formatted.line) + "\n")
+                line = formatted.line
+                if options.tools_as_string:  # for datasets < 4.7 and mixed tool schemas
+                    line = {**line, "tools": encode_line(line["tools"])}
+                lines.append(encode_line(line) + "\n")
             except ValueError:  # NaN or Infinity, which the logs' JSON parser let through
                 formatted = replace(formatted, line=None, dropped=NOT_FINITE)
         if formatted.line is None:

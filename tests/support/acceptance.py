@@ -71,6 +71,11 @@ def check_line(line: Any, fmt: str) -> list[str]:
         problems.append("no assistant message")
     problems.extend(_nulls(line, "", fmt))
     tools = line.get("tools")
+    if fmt == "hf" and type(tools) is str:  # --hf-tools-as-string
+        try:
+            tools = json.loads(tools)
+        except ValueError:
+            return [*problems, "tools string is not JSON"]
     if type(tools) is not list:
         return [*problems, "tools is not a list"]
     if fmt == "json_tool_call":
