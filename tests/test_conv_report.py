@@ -425,3 +425,11 @@ def test_checks_pair_results_by_id_or_position_and_flag_late_system_and_blank_tu
     ]
     assert findings.calls == {"now": 1, "ls": 2}
     assert findings.errors == {"now": 1, "ls": 1}
+
+
+def test_report_path_without_a_directory_goes_to_the_working_directory(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["--logs", str(logs), "--output", "out", "--report", "report.json"]) == 0
+    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["files"] == 2

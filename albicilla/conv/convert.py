@@ -114,7 +114,7 @@ def convert(options: Options, err: IO[str]) -> Stats:
     finally:
         if single is not None:
             single.discard()
-    if report is not None and options.report is not None:
+    if report is not None and options.report is not None:  # both or neither
         try:
             _write_file(options.report, [report.to_json(stats)])
         except OSError as exc:
@@ -127,7 +127,9 @@ def _describe(exc: OSError) -> str:
 
 
 def _write_file(path: str, lines: list[str]) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    directory = os.path.dirname(path)
+    if directory:  # a report named without a directory goes to the working directory
+        os.makedirs(directory, exist_ok=True)
     out = _AtomicFile(path)
     try:
         out.write_lines(lines)
