@@ -275,6 +275,21 @@ def test_custom_tool_call_input_becomes_the_input_argument() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "bad_call",
+    [
+        "call_1",
+        {"id": "c", "type": "function"},
+        {"id": "c", "type": "function", "function": {"name": "", "arguments": "{}"}},
+    ],
+)
+def test_a_tool_call_without_a_function_name_drops_the_line(bad_call: Any) -> None:
+    out = hf_writer(
+        [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [bad_call]}], []
+    )
+    assert (out.line, out.dropped) == (None, "malformed tool call")
+
+
 def test_an_unsupported_role_drops_the_line() -> None:
     out = hf_writer([{"role": "critic", "content": "x"}, {"role": "assistant", "content": "y"}], [])
     assert (out.line, out.dropped) == (None, "unsupported role")

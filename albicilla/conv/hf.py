@@ -127,12 +127,14 @@ def _calls(message: dict[str, Any], index: int) -> list[dict[str, Any]]:
     for number, call in enumerate(found):
         spec = call_spec(call)
         name = spec.get("name")
+        if type(name) is not str or not name:
+            raise _Drop(MALFORMED_CALL)  # a template would render a call of nothing
         call_id = call.get("id")
         calls.append(
             {
                 "id": call_id if type(call_id) is str and call_id else f"call_{index}_{number}",
                 "type": "function",
-                "function": {"name": name if type(name) is str else "", "arguments": _args(spec)},
+                "function": {"name": name, "arguments": _args(spec)},
             }
         )
     return calls
