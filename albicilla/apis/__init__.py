@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import ProxyError
-from . import chat, responses
+from . import chat, messages, responses
 
 
 class ApiStream(Protocol):
@@ -52,6 +52,8 @@ LOGGED_APIS: tuple[LoggedApi, ...] = (
     LoggedApi(chat.PATH, chat.ChatStream, chat.session_candidates, chat.error_body),
     LoggedApi(responses.PATH, responses.ResponsesStream, responses.session_candidates,
               responses.error_body),
+    LoggedApi(messages.PATH, messages.MessagesStream, messages.session_candidates,
+              messages.error_body),
 )
 BY_PATH: dict[str, LoggedApi] = {api.path: api for api in LOGGED_APIS}
 

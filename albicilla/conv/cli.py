@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .convert import ConvertError, Options, convert
+from .convert import WRITERS, ConvertError, Options, convert
 
 PROG = "albicilla-conv"
 
@@ -28,10 +28,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="write OUTPUT/conversations.jsonl instead of OUTPUT/<day>/<session>.jsonl",
     )
     parser.add_argument(
+        "--format",
+        choices=list(WRITERS),
+        default="json_tool_call",
+        help="json_tool_call: tool calls and results as text (default); native: as captured, "
+        "the OpenAI fine-tuning format; hf: for Hugging Face chat templates, TRL, Axolotl, Unsloth",
+    )
+    parser.add_argument(
         "--no-json-tool-calls",
-        dest="json_tool_calls",
-        action="store_false",
-        help="keep messages and tools exactly as captured (OpenAI fine-tuning format)",
+        dest="format",
+        action="store_const",
+        const="native",
+        help="the same as --format native",
+    )
+    parser.add_argument(
+        "--hf-tools-as-string",
+        action="store_true",
+        help="with --format hf: write tools as one JSON string (datasets < 4.7, LLaMA-Factory)",
+    )
+    parser.add_argument(
+        "--report", metavar="FILE", help="write a JSON integrity report of the run to FILE"
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="report progress per file on stderr"
@@ -47,12 +63,20 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"output is not a directory: {args.output}")
     if os.path.isdir(args.output) and os.path.samefile(args.logs, args.output):
         return _fail("output directory must not be the logs directory")
+    if args.hf_tools_as_string and args.format != "hf":
+        return _fail("--hf-tools-as-string needs --format hf")
+    if args.report is not None:
+        problem = _report_problem(args.report)
+        if problem:
+            return _fail(problem)
     options = Options(
         logs=args.logs,
         output=args.output,
         single_file=args.single_file,
-        json_tool_calls=args.json_tool_calls,
+        format=args.format,
         verbose=args.verbose,
+        report=args.report,
+        tools_as_string=args.hf_tools_as_string,
     )
     try:
         stats = convert(options, sys.stderr)
@@ -63,6 +87,16 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("interrupted", status=130)
     print(f"{PROG}: {stats.summary()}", file=sys.stderr)
     return 0
+
+
+def _report_problem(path: str) -> str | None:
+    """Why the report cannot go to `path`, found before a long run rather than after it."""
+    if os.path.isdir(path):
+        return f"report is a directory: {path}"
+    parent = os.path.dirname(path) or "."
+    if not os.path.isdir(parent):
+        return f"report directory not found: {parent}"
+    return None
 
 
 def _fail(message: str, status: int = 2) -> int:

@@ -9,14 +9,22 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import IO, Any
+from dataclasses import dataclass, field, replace
+from typing import IO
 
 from .fold import SessionFolder
-from .formats import count_invalid_arguments, encode_json, json_tool_call_line, native_line
+from .formats import Writer, encode_line, json_tool_call_writer, native_writer
+from .hf import hf_writer
 from .reader import BAD_MESSAGES, SessionFile, find_session_files, iter_records, usable_exchange
+from .report import Report
 
 SINGLE_FILE_NAME = "conversations.jsonl"
+NOT_FINITE = "NaN or Infinity in a number"
+WRITERS: dict[str, Writer] = {
+    "json_tool_call": json_tool_call_writer,
+    "native": native_writer,
+    "hf": hf_writer,
+}
 
 
 @dataclass
@@ -28,6 +36,8 @@ class Stats:
     damaged: int = 0
     conversations: int = 0
     invalid_arguments: int = 0
+    dropped_lines: Counter[str] = field(default_factory=Counter)  # not written in the format
+    folded: int = 0  # used records whose every reply lives on inside a longer conversation
 
     def summary(self) -> str:
         skipped = sum(self.skipped.values())
@@ -36,8 +46,14 @@ class Stats:
             f"{self.files} files, {self.records} records read, {self.used} used, "
             f"{skipped} skipped" + (f" ({reasons})" if reasons else "") + ", "
             f"{self.damaged} damaged lines, {self.conversations} conversations written, "
-            f"{self.invalid_arguments} invalid tool arguments"
+            f"{self.invalid_arguments} invalid tool arguments" + self._dropped()
         )
+
+    def _dropped(self) -> str:
+        if not self.dropped_lines:
+            return ""
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.dropped_lines.items()))
+        return f", {sum(self.dropped_lines.values())} lines dropped ({reasons})"
 
 
 @dataclass(frozen=True)
@@ -45,8 +61,10 @@ class Options:
     logs: str
     output: str
     single_file: bool = False
-    json_tool_calls: bool = True
+    format: str = "json_tool_call"
     verbose: bool = False
+    report: str | None = None  # where to write the JSON integrity report
+    tools_as_string: bool = False  # hf: `tools` as one JSON string
 
 
 class ConvertError(Exception):
@@ -69,13 +87,15 @@ def convert(options: Options, err: IO[str]) -> Stats:
             file=err,
         )
     stats = Stats()
+    report = Report(options.format) if options.report is not None else None
     single = None
     try:
         os.makedirs(options.output, exist_ok=True)
         if options.single_file:
             single = _AtomicFile(os.path.join(options.output, SINGLE_FILE_NAME))
         for number, session in enumerate(files, 1):
-            lines = _convert_session(session, options, stats, err)
+            target = (SINGLE_FILE_NAME, stats.conversations) if single else (session.label, 0)
+            lines = _convert_session(session, options, stats, err, report, target)
             if single is not None:
                 single.write_lines(lines)
             elif lines:
@@ -94,6 +114,11 @@ def convert(options: Options, err: IO[str]) -> Stats:
     finally:
         if single is not None:
             single.discard()
+    if report is not None and options.report is not None:  # both or neither
+        try:
+            _write_file(options.report, [report.to_json(stats)])
+        except OSError as exc:
+            raise ConvertError(f"cannot write report: {_describe(exc)}") from exc
     return stats
 
 
@@ -102,7 +127,9 @@ def _describe(exc: OSError) -> str:
 
 
 def _write_file(path: str, lines: list[str]) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    directory = os.path.dirname(path)
+    if directory:  # a report named without a directory goes to the working directory
+        os.makedirs(directory, exist_ok=True)
     out = _AtomicFile(path)
     try:
         out.write_lines(lines)
@@ -112,9 +139,14 @@ def _write_file(path: str, lines: list[str]) -> None:
 
 
 def _convert_session(
-    session: SessionFile, options: Options, stats: Stats, err: IO[str]
+    session: SessionFile,
+    options: Options,
+    stats: Stats,
+    err: IO[str],
+    report: Report | None = None,
+    target: tuple[str, int] = ("", 0),
 ) -> list[str]:
-    """The output lines of one session file."""
+    """The output lines of one session file; `target` is their output file and its lines so far."""
     stats.files += 1
 
     def damaged(line: int, reason: str) -> None:
@@ -125,6 +157,8 @@ def _convert_session(
     try:
         for _, record in iter_records(session.path, damaged):
             stats.records += 1
+            if report is not None:
+                report.add_record(record)
             exchange = usable_exchange(record)
             if type(exchange) is str:
                 stats.skipped[exchange] += 1
@@ -135,15 +169,26 @@ def _convert_session(
     except OSError as exc:
         print(f"warning: {session.path}: cannot read: {exc.strerror or exc}", file=err)
 
-    lines = []
+    stats.folded += folder.folded_records()
+    write = WRITERS[options.format]
+    lines: list[str] = []
     for messages, tools in folder.conversations():
-        line: dict[str, Any]
-        if options.json_tool_calls:
-            line, invalid = json_tool_call_line(messages, tools)
-        else:
-            line, invalid = native_line(messages, tools), count_invalid_arguments(messages)
-        stats.invalid_arguments += invalid
-        lines.append(encode_json(line) + "\n")
+        formatted = write(messages, tools)
+        stats.invalid_arguments += formatted.invalid_arguments
+        if formatted.line is not None:
+            try:
+                line = formatted.line
+                if options.tools_as_string:  # for datasets < 4.7 and mixed tool schemas
+                    line = {**line, "tools": encode_line(line["tools"])}
+                lines.append(encode_line(line) + "\n")
+            except ValueError:  # NaN or Infinity, which the logs' JSON parser let through
+                formatted = replace(formatted, line=None, dropped=NOT_FINITE)
+        if formatted.line is None:
+            stats.dropped_lines[formatted.dropped or "unknown"] += 1
+        if report is not None:
+            file, before = target
+            where = (file, before + len(lines)) if formatted.line is not None else None
+            report.add_line(session.label, where, messages, tools, formatted)
     stats.conversations += len(lines)
     return lines
 

@@ -182,6 +182,10 @@ class SessionFolder:
                 source.messages = None
         _add_tools(record.tools, tools)
 
+    def folded_records(self) -> int:
+        """How many records end no conversation: each of their replies was folded into another."""
+        return self._records - len({c.record.index for c in self._convs if not c.folded})
+
     def conversations(self) -> list[tuple[list[dict[str, Any]], list[Any]]]:
         """`(messages, tools)` of every conversation nothing extends.
 

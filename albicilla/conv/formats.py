@@ -1,7 +1,9 @@
-"""Output formats: one conversation becomes one `{"messages", "tools"}` object.
+"""Output formats: one conversation becomes one `{"messages", "tools"}` object, or a reason not to.
 
 `json_tool_call` (the default) turns tool calls and results into text a plain chat template can
-render; `native` keeps every message and tool exactly as captured.
+render; `native` keeps every message and tool as captured, minus the `index` the stream rebuild
+adds to tool calls; `hf` (in `hf.py`) is what Hugging Face chat templates take. In every format,
+message and tool-call keys starting with `_` (private markers of the mappings) are dropped.
 
 json_tool_call, message by message:
 - assistant `tool_calls` (and the legacy `function_call`) become one
@@ -14,7 +16,7 @@ json_tool_call, message by message:
 - content is a string: `null` becomes `""`, a list of text parts becomes its texts joined by
   newlines; a list holding images or other non-text parts stays a list (nothing is thrown away),
   except inside a tool call or tool result, where such parts are written as JSON;
-- every other field is kept unless it is null.
+- every other field is kept unless it is null or private.
 Tools are flattened to `{"name", "description", "parameters"}` (description `""` and parameters an
 empty object schema when the definition has none).
 """
@@ -22,18 +24,74 @@ empty object schema when the definition has none).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from .checks import Problem
 from .keys import text_parts
 
 # Built once: json.dumps with keyword arguments builds a new encoder on every call.
 encode_json = json.JSONEncoder(ensure_ascii=False).encode
+# Output lines: strict JSON (Python's parser accepts NaN and Infinity in the logs; others do not).
+encode_line = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 _DROPPED = frozenset(("role", "content", "tool_calls", "tool_call_id", "function_call"))
 _NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
 
 
+@dataclass(frozen=True)
+class Formatted:
+    """One conversation in a format: the line to write, or why it is not written."""
+
+    line: dict[str, Any] | None
+    dropped: str | None = None
+    invalid_arguments: int = 0  # tool arguments that are not JSON (the summary counts them)
+    notes: tuple[Problem, ...] = ()  # what the format itself changed or dropped
+
+
+Writer = Callable[[list[dict[str, Any]], list[Any]], Formatted]
+
+
+def json_tool_call_writer(messages: list[dict[str, Any]], tools: list[Any]) -> Formatted:
+    line, invalid = json_tool_call_line(messages, tools)
+    return Formatted(line, invalid_arguments=invalid)
+
+
+def native_writer(messages: list[dict[str, Any]], tools: list[Any]) -> Formatted:
+    return Formatted(
+        native_line(messages, tools), invalid_arguments=count_invalid_arguments(messages)
+    )
+
+
 def native_line(messages: list[dict[str, Any]], tools: list[Any]) -> dict[str, Any]:
-    return {"messages": messages, "tools": tools}
+    """Messages and tools as captured, without private keys and tool-call `index`.
+
+    The messages are shared with other conversations of the session: a message that needs a
+    change is copied, the others are written as they are.
+    """
+    return {"messages": [_native_message(m) for m in messages], "tools": tools}
+
+
+def _native_message(message: dict[str, Any]) -> dict[str, Any]:
+    calls = message.get("tool_calls")
+    clean_calls = type(calls) is not list or not any(
+        type(c) is dict and ("index" in c or _has_private(c)) for c in calls
+    )
+    if clean_calls and not _has_private(message):
+        return message
+    out = {k: v for k, v in message.items() if not k.startswith("_")}
+    if not clean_calls:
+        out["tool_calls"] = [
+            {k: v for k, v in c.items() if k != "index" and not k.startswith("_")}
+            if type(c) is dict
+            else c
+            for c in calls  # a list: clean_calls is False
+        ]
+    return out
+
+
+def _has_private(item: dict[str, Any]) -> bool:
+    return any(k.startswith("_") for k in item)
 
 
 def count_invalid_arguments(messages: list[dict[str, Any]]) -> int:
@@ -81,7 +139,7 @@ def json_tool_call_message(message: dict[str, Any]) -> tuple[dict[str, Any], int
         text = _content(content)
     out: dict[str, Any] = {"role": role, "content": text}
     for key, value in message.items():
-        if value is not None and key not in _DROPPED:
+        if value is not None and key not in _DROPPED and not key.startswith("_"):
             out[key] = value
     return out, invalid
 

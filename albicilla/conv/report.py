@@ -1,0 +1,195 @@
+"""The `--report` integrity report: what was read, skipped, dropped and written, and what is wrong.
+
+`convert` feeds it every record it reads (`add_record`) and every conversation it formats
+(`add_line`); `build` turns that and the run's counts into one JSON object, its keys in a fixed
+order and names sorted, so the same logs give the same report. Records are read defensively: any
+API's record (chat completions, Responses, Anthropic Messages) has its model and usage counted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from .checks import check_conversation
+
+if TYPE_CHECKING:
+    from .convert import Stats
+    from .formats import Formatted
+
+REPORT_VERSION = 1
+UNKNOWN = "(unknown)"
+USAGE_FIELDS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+
+
+class Report:
+    """Counts gathered during one run."""
+
+    def __init__(self, format_name: str) -> None:
+        self.format = format_name
+        self.models: Counter[str] = Counter()
+        self.endpoints: Counter[str] = Counter()
+        self.usage: Counter[str] = Counter({name: 0 for name in USAGE_FIELDS})
+        self.with_usage = 0
+        self.problem_counts: Counter[str] = Counter()
+        self.entries: list[dict[str, Any]] = []
+        self.calls: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+
+    def add_record(self, record: dict[str, Any]) -> None:
+        """Count a record's model, endpoint and token usage, whether it is used or not."""
+        self.models[record_model(record)] += 1
+        endpoint = record.get("endpoint")
+        self.endpoints[endpoint if type(endpoint) is str else UNKNOWN] += 1
+        usage = record_usage(record)
+        if usage is not None:
+            self.with_usage += 1
+            self.usage.update(usage)
+
+    def add_line(
+        self,
+        source: str,
+        where: tuple[str, int] | None,
+        messages: list[dict[str, Any]],
+        tools: list[Any],
+        formatted: Formatted,
+    ) -> None:
+        """Check one conversation; `where` is its output file and line, None when dropped."""
+        findings = check_conversation(messages, tools)
+        problems = [*findings.problems, *formatted.notes]
+        if where is not None:  # tool usage counts what the dataset holds
+            self.calls.update(findings.calls)
+            self.errors.update(findings.errors)
+        if not problems and where is not None:
+            return
+        self.problem_counts.update(p.kind for p in problems)
+        self.entries.append(
+            {
+                "file": where[0] if where else None,
+                "line": where[1] if where else None,
+                "source": source,
+                "dropped": formatted.dropped if where is None else None,
+                "problems": [
+                    {"kind": p.kind, "path": p.path, "detail": p.detail} for p in problems
+                ],
+            }
+        )
+
+    def build(self, stats: Stats) -> dict[str, Any]:
+        """The report as a JSON-ready object."""
+        return {
+            "report_version": REPORT_VERSION,
+            "format": self.format,
+            "files": stats.files,
+            "records": {
+                "read": stats.records,
+                "used": stats.used,
+                "skipped": _sorted(stats.skipped),
+                "damaged_lines": stats.damaged,
+                "folded": stats.folded,
+                "folded_share": round(stats.folded / stats.used, 4) if stats.used else 0.0,
+                "by_endpoint": _sorted(self.endpoints),
+            },
+            "lines": {
+                "written": stats.conversations,
+                "dropped": _sorted(stats.dropped_lines),
+                "with_problems": sum(1 for e in self.entries if e["file"] is not None),
+            },
+            "problems": {"counts": _sorted(self.problem_counts), "lines": self.entries},
+            "tools": {
+                name: {"calls": self.calls[name], "error_results": self.errors[name]}
+                for name in sorted(self.calls.keys() | self.errors.keys())
+            },
+            "models": _sorted(self.models),
+            "usage": {"records_with_usage": self.with_usage, **self.usage},
+        }
+
+    def to_json(self, stats: Stats) -> str:
+        """The report as indented JSON text, for people and diffs as much as for programs."""
+        return json.dumps(self.build(stats), ensure_ascii=False, indent=2) + "\n"
+
+
+def record_model(record: dict[str, Any]) -> str:
+    """The model that answered (`response.model`), else the one asked for (`request.model`)."""
+    for part in ("response", "request"):
+        body = record.get(part)
+        model = body.get("model") if type(body) is dict else None
+        if type(model) is str and model:
+            return model
+    return UNKNOWN
+
+
+def record_usage(record: dict[str, Any]) -> dict[str, int] | None:
+    """The record's `response.usage` in one shape for every API, or None when it has none.
+
+    `input_tokens` counts every prompt token, cached or not: chat `prompt_tokens`, Responses
+    `input_tokens`, and for Anthropic, whose `input_tokens` leaves out the cache, the sum of
+    `input_tokens`, `cache_read_input_tokens` and `cache_creation_input_tokens`.
+    `cached_input_tokens` (read from a cache) and `cache_write_input_tokens` (Anthropic's cache
+    creation) are parts of it; `reasoning_tokens` is part of `output_tokens`.
+    """
+    response = record.get("response")
+    usage = response.get("usage") if type(response) is dict else None
+    if type(usage) is not dict:
+        return None
+    if "prompt_tokens" in usage or "completion_tokens" in usage:
+        return _counts(
+            input_tokens=_int(usage, "prompt_tokens"),
+            cached_input_tokens=_int(usage, "prompt_tokens_details", "cached_tokens"),
+            output_tokens=_int(usage, "completion_tokens"),
+            reasoning_tokens=_int(usage, "completion_tokens_details", "reasoning_tokens"),
+        )
+    if not ("input_tokens" in usage or "output_tokens" in usage):
+        return None
+    if _is_anthropic(record, usage):
+        read = _int(usage, "cache_read_input_tokens")
+        write = _int(usage, "cache_creation_input_tokens")
+        return _counts(
+            input_tokens=_int(usage, "input_tokens") + read + write,
+            cached_input_tokens=read,
+            cache_write_input_tokens=write,
+            output_tokens=_int(usage, "output_tokens"),
+        )
+    return _counts(
+        input_tokens=_int(usage, "input_tokens"),
+        cached_input_tokens=_int(usage, "input_tokens_details", "cached_tokens"),
+        output_tokens=_int(usage, "output_tokens"),
+        reasoning_tokens=_int(usage, "output_tokens_details", "reasoning_tokens"),
+    )
+
+
+def _is_anthropic(record: dict[str, Any], usage: dict[str, Any]) -> bool:
+    endpoint = record.get("endpoint")
+    if type(endpoint) is str:
+        path = endpoint.split("?", 1)[0].rstrip("/")
+        if path.endswith("/messages"):
+            return True
+        if path.endswith("/responses"):
+            return False
+    response = record.get("response")
+    return (type(response) is dict and response.get("type") == "message") or any(
+        key.startswith("cache_") for key in usage
+    )
+
+
+def _counts(**values: int) -> dict[str, int]:
+    return {name: values.get(name, 0) for name in USAGE_FIELDS}
+
+
+def _int(usage: dict[str, Any], key: str, inner: str | None = None) -> int:
+    """A non-negative integer count at `usage[key]` (or `usage[key][inner]`), else 0."""
+    value = usage.get(key)
+    if inner is not None:
+        value = value.get(inner) if type(value) is dict else None
+    return value if type(value) is int and value >= 0 else 0
+
+
+def _sorted(counts: Counter[str]) -> dict[str, int]:
+    return {name: counts[name] for name in sorted(counts) if counts[name]}
