@@ -241,6 +241,8 @@ def test_every_agent_record_is_complete_and_holds_what_the_model_sent(run: Run) 
 
 def test_no_agent_key_is_written_under_the_log_root_or_to_the_proxy_stderr(run: Run) -> None:
     assert run.records
+    relayed = json.dumps([e["headers"] for e in run.seen])
+    assert CLAUDE_KEY in relayed or CODEX_KEY in relayed, "the key reached the model"
     stack = run.stack
     written = b"".join(p.read_bytes() for p in stack.log_root.rglob("*") if p.is_file())
     stderr = stack.proxy.stderr().encode()
