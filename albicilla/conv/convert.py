@@ -2,6 +2,8 @@
 
 Files are handled one at a time, so memory is bounded by the largest session file; each file is
 its own session (a session that runs past midnight has a file per day, folded separately).
+Responses chained by `previous_response_id` are the exception: their history is rebuilt across
+files and days (`chains`), with memory bounded by an index of response ids.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from .apis import to_exchange
+from .apis.common import BAD_MESSAGES, Context
+from .chains import ResponseChains
 from .fold import SessionFolder
 from .formats import count_invalid_arguments, encode_json, json_tool_call_line, native_line
-from .reader import BAD_MESSAGES, SessionFile, find_session_files, iter_records, usable_exchange
+from .reader import SessionFile, find_session_files, iter_records
 
 SINGLE_FILE_NAME = "conversations.jsonl"
 
@@ -28,16 +33,24 @@ class Stats:
     damaged: int = 0
     conversations: int = 0
     invalid_arguments: int = 0
+    # items and blocks with no chat form (hosted tool calls, redacted thinking), by kind
+    dropped_items: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> str:
         skipped = sum(self.skipped.values())
-        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.skipped.items()))
+        dropped = sum(self.dropped_items.values())
         return (
             f"{self.files} files, {self.records} records read, {self.used} used, "
-            f"{skipped} skipped" + (f" ({reasons})" if reasons else "") + ", "
+            f"{skipped} skipped{_by_kind(self.skipped)}, "
             f"{self.damaged} damaged lines, {self.conversations} conversations written, "
             f"{self.invalid_arguments} invalid tool arguments"
+            + (f", {dropped} items dropped{_by_kind(self.dropped_items)}" if dropped else "")
         )
+
+
+def _by_kind(counts: Counter[str]) -> str:
+    kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items()))
+    return f" ({kinds})" if kinds else ""
 
 
 @dataclass(frozen=True)
@@ -69,13 +82,14 @@ def convert(options: Options, err: IO[str]) -> Stats:
             file=err,
         )
     stats = Stats()
+    context = Context(stats.dropped_items, ResponseChains([f.path for f in files]))
     single = None
     try:
         os.makedirs(options.output, exist_ok=True)
         if options.single_file:
             single = _AtomicFile(os.path.join(options.output, SINGLE_FILE_NAME))
         for number, session in enumerate(files, 1):
-            lines = _convert_session(session, options, stats, err)
+            lines = _convert_session(session, options, stats, context, err)
             if single is not None:
                 single.write_lines(lines)
             elif lines:
@@ -112,7 +126,7 @@ def _write_file(path: str, lines: list[str]) -> None:
 
 
 def _convert_session(
-    session: SessionFile, options: Options, stats: Stats, err: IO[str]
+    session: SessionFile, options: Options, stats: Stats, context: Context, err: IO[str]
 ) -> list[str]:
     """The output lines of one session file."""
     stats.files += 1
@@ -125,7 +139,7 @@ def _convert_session(
     try:
         for _, record in iter_records(session.path, damaged):
             stats.records += 1
-            exchange = usable_exchange(record)
+            exchange = to_exchange(record, context)
             if type(exchange) is str:
                 stats.skipped[exchange] += 1
             elif folder.add(exchange.messages, exchange.replies, exchange.tools):

@@ -1,0 +1,290 @@
+"""`/v1/responses` records mapped to chat form, the same way for a reply and its resend.
+
+- `instructions` becomes a leading system message; `input` (a string is one user message) and,
+  for the reply, `response.output` are walked item by item.
+- Assistant-side items (assistant messages, reasoning, function, custom and local-shell calls)
+  merge into one open assistant message until any other item closes it: message texts joined
+  with "" inside an item and by newlines between items, reasoning as `reasoning_content`, calls
+  as `tool_calls` by `call_id` (a namespaced function as `namespace.name`, a custom tool's raw
+  input as arguments `{"input": RAW}`).
+- Tool outputs become `tool` messages; other messages keep their role (`developer` stays).
+  Content that is all text parts becomes one string (newlines between parts).
+- Hosted-tool items and `additional_tools` items are not messages (the latter adds tools);
+  hosted items are counted once, in the reply that produced them. `item_reference` cannot be
+  resolved (missing context); a `compaction` item hides earlier history (compacted).
+- `previous_response_id`: the parent's history plus its output come first (see `chains`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from .common import (
+    BAD_MESSAGES,
+    COMPACTED,
+    HOSTED_TOOL_ITEM,
+    MISSING_CONTEXT,
+    NO_INPUT,
+    NO_OUTPUT,
+    NOT_RESPONSE,
+    UNKNOWN_ITEM,
+    Context,
+    Exchange,
+    assistant_message,
+    function_call,
+    function_tool,
+    text_of,
+    without,
+)
+
+_TEXT = frozenset(("input_text", "output_text", "text"))
+_OUTPUTS = frozenset(("function_call_output", "custom_tool_call_output", "local_shell_call_output"))
+_HOSTED_PREFIXES = (
+    "web_search_call",
+    "file_search_call",
+    "code_interpreter_call",
+    "image_generation_call",
+    "mcp_",
+    "computer_call",
+    "shell_call",
+    "apply_patch_call",
+    "tool_search_",
+    "program",
+)
+_MARKERS = frozenset(("cache_control", "annotations", "logprobs"))
+CUSTOM_PARAMETERS = {
+    "type": "object",
+    "properties": {"input": {"type": "string"}},
+    "required": ["input"],
+}
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def responses_exchange(record: dict[str, Any], context: Context) -> Exchange | str:
+    """The record in chat form, or the reason it is skipped."""
+    request = record.get("request")
+    response = record.get("response")
+    if type(request) is not dict:
+        return NO_INPUT
+    if type(response) is not dict or response.get("object", "response") != "response":
+        return NOT_RESPONSE
+    status = response.get("status")
+    if status is not None and status != "completed":
+        return f"response {status}"
+    output = response.get("output")
+    if type(output) is not list:
+        return NO_OUTPUT
+    items = input_items(request)
+    if items is None:
+        return NO_INPUT
+    if request.get("conversation"):
+        return MISSING_CONTEXT  # the server's conversation items are not in the log
+    parent = request.get("previous_response_id")
+    if parent:
+        history = context.chains.history(parent) if context.chains is not None else None
+        if history is None:
+            return MISSING_CONTEXT
+        items = [*history, *items]
+
+    messages: list[dict[str, Any]] = []
+    instructions = request.get("instructions")
+    if type(instructions) is str and instructions:
+        messages.append({"role": "system", "content": instructions})
+    reason = add_items(messages, items)
+    if reason is None:
+        replies: list[dict[str, Any]] = []
+        reason = add_items(replies, output)
+        if reason is None and not replies:
+            reason = NO_OUTPUT
+    if reason is not None:
+        return reason
+    _count_dropped(output, context.dropped)
+    if context.chains is not None and request.get("store") is not False:
+        context.chains.remember(response.get("id"), [*items, *output])
+    # Items after the model's own turn (programmatic tool outputs) are history, not the reply.
+    messages.extend(replies[:-1])
+    return Exchange(messages, [replies[-1]], chat_tools(request, items))
+
+
+def input_items(request: dict[str, Any]) -> list[Any] | None:
+    """The request's input as items (a string is one user message), else None."""
+    value = request.get("input")
+    if type(value) is str:
+        return [{"role": "user", "content": value}]
+    return value if type(value) is list else None
+
+
+class _Turn:
+    """The open assistant message."""
+
+    __slots__ = ("texts", "reasoning", "calls", "refusals")
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.reasoning: list[str] = []
+        self.calls: list[dict[str, Any]] = []
+        self.refusals: list[str] = []
+
+    def message(self) -> dict[str, Any]:
+        content = "\n".join(self.texts) if self.texts else (None if self.calls else "")
+        refusal = "\n".join(self.refusals) if self.refusals else None
+        return assistant_message(content, self.reasoning, self.calls, refusal)
+
+
+def add_items(messages: list[dict[str, Any]], items: list[Any]) -> str | None:
+    """Append the chat messages of `items`; the reason to skip the record, else None."""
+    turn: _Turn | None = None
+    for item in items:
+        if type(item) is not dict:
+            return BAD_MESSAGES
+        kind = item.get("type")
+        if kind is None and "role" in item:
+            kind = "message"
+        if kind == "message" and item.get("role") == "assistant":
+            turn = turn or _Turn()
+            _add_assistant_text(turn, item.get("content"))
+        elif kind == "reasoning":
+            turn = turn or _Turn()
+            text = reasoning_text(item)
+            if text:
+                turn.reasoning.append(text)
+        elif kind == "function_call":
+            turn = turn or _Turn()
+            name, namespace = item.get("name"), item.get("namespace")
+            if namespace and type(namespace) is str and type(name) is str:
+                name = f"{namespace}.{name}"
+            arguments = item.get("arguments")
+            if type(arguments) is not str:
+                arguments = "" if arguments is None else _encode(arguments)
+            turn.calls.append(function_call(item.get("call_id"), name, arguments))
+        elif kind == "custom_tool_call":
+            turn = turn or _Turn()
+            arguments = _encode({"input": item.get("input")})
+            turn.calls.append(function_call(item.get("call_id"), item.get("name"), arguments))
+        elif kind == "local_shell_call":
+            turn = turn or _Turn()
+            arguments = _encode(item.get("action"))
+            call_id = item.get("call_id") or item.get("id")
+            turn.calls.append(function_call(call_id, "local_shell", arguments))
+        elif kind == "message" or kind in _OUTPUTS:
+            if turn is not None:
+                messages.append(turn.message())
+                turn = None
+            if kind == "message":
+                messages.append({"role": item.get("role"), "content": content(item.get("content"))})
+            else:
+                call_id = item.get("call_id") or item.get("id") or ""
+                output = content(item.get("output"))
+                messages.append({"role": "tool", "tool_call_id": call_id, "content": output})
+        elif kind == "item_reference":
+            return MISSING_CONTEXT
+        elif kind in ("compaction", "compaction_summary"):
+            return COMPACTED
+        # Anything else (hosted tools, additional_tools, unknown kinds) is not a message.
+    if turn is not None:
+        messages.append(turn.message())
+    return None
+
+
+def _add_assistant_text(turn: _Turn, value: Any) -> None:
+    if type(value) is str:
+        turn.texts.append(value)
+        return
+    texts = []
+    for part in value if type(value) is list else ():
+        if type(part) is not dict:
+            continue
+        if part.get("type") == "refusal" and type(part.get("refusal")) is str:
+            turn.refusals.append(part["refusal"])
+        elif type(part.get("text")) is str:
+            texts.append(part["text"])
+    if texts or not turn.refusals:
+        turn.texts.append("".join(texts))
+
+
+def content(value: Any) -> Any:
+    """Message or tool-output content: a string when it is all text, else chat parts."""
+    if value is None:
+        return ""
+    if type(value) is not list:
+        return value
+    text = text_of(value, _TEXT)
+    if text is not None:
+        return text
+    return [_part(part) for part in value]
+
+
+def _part(part: Any) -> Any:
+    if type(part) is not dict:
+        return part
+    kind = part.get("type")
+    if kind in _TEXT and type(part.get("text")) is str:
+        return {"type": "text", "text": part["text"]}
+    if kind == "input_image":
+        url = part.get("image_url") or f"file_id:{part.get('file_id')}"
+        image: dict[str, Any] = {"url": url}
+        if part.get("detail"):
+            image["detail"] = part["detail"]
+        return {"type": "image_url", "image_url": image}
+    return without(part, _MARKERS)
+
+
+def reasoning_text(item: dict[str, Any]) -> str:
+    """Reasoning content texts if there are any, else the summary texts, by blank lines."""
+    for key in ("content", "summary"):
+        parts = item.get(key)
+        if type(parts) is list:
+            texts = [p["text"] for p in parts if type(p) is dict and type(p.get("text")) is str]
+            if texts:
+                return "\n\n".join(texts)
+    return ""
+
+
+def chat_tools(request: dict[str, Any], items: list[Any]) -> list[dict[str, Any]]:
+    """Top-level tools, then those of `additional_tools` items, as chat function tools."""
+    tools: list[dict[str, Any]] = []
+    _add_tools(tools, request.get("tools"), "")
+    for item in items:
+        if type(item) is dict and item.get("type") == "additional_tools":
+            _add_tools(tools, item.get("tools"), "")
+    return tools
+
+
+def _add_tools(out: list[dict[str, Any]], tools: Any, prefix: str) -> None:
+    for tool in tools if type(tools) is list else ():
+        if type(tool) is not dict or type(tool.get("name")) is not str:
+            continue  # hosted tools (web_search, ...) have no name and no chat form
+        kind, name = tool.get("type", "function"), prefix + tool["name"]
+        if kind == "function":
+            parameters = tool.get("parameters")
+            out.append(function_tool(name, tool.get("description"), parameters, tool.get("strict")))
+        elif kind == "custom":
+            out.append(function_tool(name, _custom_description(tool), CUSTOM_PARAMETERS))
+        elif kind == "namespace":
+            _add_tools(out, tool.get("tools"), name + ".")
+
+
+def _custom_description(tool: dict[str, Any]) -> str:
+    """A custom tool's description, with its grammar appended (the input must follow it)."""
+    description = tool.get("description") if type(tool.get("description")) is str else ""
+    form = tool.get("format")
+    if type(form) is dict and form.get("type") == "grammar":
+        grammar = f"The input follows this {form.get('syntax')} grammar:\n{form.get('definition')}"
+        return f"{description}\n\n{grammar}" if description else grammar
+    return description
+
+
+def _count_dropped(output: list[Any], dropped: Counter[str]) -> None:
+    for item in output:
+        kind = item.get("type") if type(item) is dict else None
+        if type(kind) is str and kind.startswith(_HOSTED_PREFIXES):
+            dropped[HOSTED_TOOL_ITEM] += 1
+        elif kind not in _KEPT and not (kind is None and "role" in item):
+            dropped[UNKNOWN_ITEM] += 1
+
+
+_KEPT = frozenset(
+    ("message", "reasoning", "function_call", "custom_tool_call", "local_shell_call", *_OUTPUTS)
+)
