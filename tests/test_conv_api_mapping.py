@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures.agent_sessions import record
+from fixtures.agent_sessions import codex_session, record
 
 from albicilla.conv.apis import to_exchange
 from albicilla.conv.apis.common import Context, Exchange
 from albicilla.conv.keys import message_key
+from albicilla.conv.reader import find_session_files, iter_records
 
 
 def responses(request: dict[str, Any], output: list[Any], **response: Any) -> dict[str, Any]:
@@ -435,3 +438,47 @@ def test_non_text_parts_compare_without_cache_markers() -> None:
     assert message_key({"role": "user", "content": [text, other]}) != message_key(
         {"role": "user", "content": [text, image]}
     )
+
+
+# --- resent prefixes are mapped once ------------------------------------------------------------
+
+
+def bench_corpus(tmp_path: Path) -> list[dict[str, Any]]:
+    """Every record of a small generated corpus of all three clients, in file order."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    try:
+        from gen_agent_logs import generate
+    finally:
+        sys.path.pop(0)
+    generate(str(tmp_path), 2, seed=3, max_steps=12, result_words=40)
+    records = []
+    for session in find_session_files(str(tmp_path)):
+        records.extend(r for _, r in iter_records(session.path, lambda number, reason: None))
+    return records
+
+
+def test_a_resent_prefix_maps_to_what_mapping_it_anew_gives(tmp_path: Path) -> None:
+    records = bench_corpus(tmp_path)
+    shared = Context()
+    seen: set[int] = set()  # ids of messages of earlier exchanges, all kept alive in `kept`
+    kept, reused = [], Counter()
+    for rec in records:
+        exchange = to_exchange(rec, shared)
+        assert exchange == to_exchange(rec, Context())
+        if isinstance(exchange, Exchange):
+            reused[rec["endpoint"]] += any(id(m) in seen for m in exchange.messages)
+            seen.update(id(m) for m in exchange.messages)
+            kept.append(exchange)
+    # Codex and Claude Code sessions resend their history: later calls reuse mapped messages.
+    assert reused["/v1/responses"] > 10 and reused["/v1/messages"] > 10
+    assert reused["/v1/chat/completions"] == 0  # chat messages are taken as they are
+
+
+def test_a_resent_history_reuses_the_messages_already_mapped() -> None:
+    shared = Context()
+    first, _, second, third = (to_exchange(rec, shared) for rec in codex_session())
+    assert isinstance(second, Exchange) and isinstance(third, Exchange)
+    # The developer prompt and the task, mapped once for the first record, are the same objects.
+    assert isinstance(first, Exchange)
+    assert all(a is b for a, b in zip(first.messages, third.messages[:2], strict=True))
+    assert third.messages[:4] == second.messages[:4]

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from .memo import PrefixMemo
+
 # Reasons a record is not training data, as they appear in the summary.
 OTHER_ENDPOINT = "other endpoint"
 NOT_200 = "status not 200"
@@ -39,11 +41,19 @@ class Exchange:
 
 @dataclass
 class Context:
-    """What mappings need beyond one record: dropped-item counts and response chains."""
+    """What mappings need beyond one record: dropped-item counts, response chains, memos."""
 
     dropped: Counter[str] = field(default_factory=Counter)
-    # albicilla.conv.chains.ResponseChains, or None to resolve parents within this run's memory
+    # albicilla.conv.chains.ResponseChains; None: no parent can be found
     chains: Any = None
+    memos: dict[str, PrefixMemo] = field(default_factory=dict)
+
+    def memo(self, name: str) -> PrefixMemo:
+        """The prefix memo of one mapping."""
+        memo = self.memos.get(name)
+        if memo is None:
+            memo = self.memos[name] = PrefixMemo()
+        return memo
 
 
 def text_of(parts: list[Any], kinds: frozenset[str]) -> str | None:

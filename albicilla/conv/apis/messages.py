@@ -58,18 +58,20 @@ def messages_exchange(record: dict[str, Any], context: Context) -> Exchange | st
     if not all(type(turn) is dict for turn in turns):
         return BAD_MESSAGES
 
-    messages: list[dict[str, Any]] = []
-    system = system_text(request.get("system"))
-    if system:
-        messages.append({"role": "system", "content": system})
-    for turn in turns[:-1]:
-        _add_turn(messages, turn)
     if turns and turns[-1].get("role") == "assistant":
         # A prefill: the reply goes on with that turn, as the client will resend it.
         reply_blocks = _blocks(turns[-1].get("content")) + reply_blocks
-    elif turns:
-        _add_turn(messages, turns[-1])
+        turns = turns[:-1]
+    memo = context.memo("messages")
+    start, mapped = memo.prefix(turns)
+    cuts = [(start, len(mapped))] if start else []
+    for position in range(start, len(turns)):
+        _add_turn(mapped, turns[position])
+        cuts.append((position + 1, len(mapped)))
+    memo.keep(turns, mapped, cuts)
     _count_dropped(response.get("content"), context.dropped)
+    system = system_text(request.get("system"))
+    messages = [{"role": "system", "content": system}, *mapped] if system else mapped[:]
     return Exchange(messages, [assistant_turn(reply_blocks)], chat_tools(request.get("tools")))
 
 

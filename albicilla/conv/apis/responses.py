@@ -88,11 +88,10 @@ def responses_exchange(record: dict[str, Any], context: Context) -> Exchange | s
             return MISSING_CONTEXT
         items = [*history, *items]
 
-    messages: list[dict[str, Any]] = []
-    instructions = request.get("instructions")
-    if type(instructions) is str and instructions:
-        messages.append({"role": "system", "content": instructions})
-    reason = add_items(messages, items)
+    memo = context.memo("responses")
+    start, mapped = memo.prefix(items)
+    cuts = [(start, len(mapped))] if start else []
+    reason = add_items(mapped, items, start, cuts)
     if reason is None:
         replies: list[dict[str, Any]] = []
         reason = add_items(replies, output)
@@ -100,11 +99,16 @@ def responses_exchange(record: dict[str, Any], context: Context) -> Exchange | s
             reason = NO_OUTPUT
     if reason is not None:
         return reason
+    memo.keep(items, mapped, cuts)
     _count_dropped(output, context.dropped)
     if context.chains is not None and request.get("store") is not False:
         context.chains.remember(response.get("id"), [*items, *output])
+    instructions = request.get("instructions")
+    if type(instructions) is not str:
+        instructions = None
+    system = [{"role": "system", "content": instructions}] if instructions else []
     # Items after the model's own turn (programmatic tool outputs) are history, not the reply.
-    messages.extend(replies[:-1])
+    messages = [*system, *mapped, *replies[:-1]]  # a new list: the memo keeps `mapped`
     return Exchange(messages, [replies[-1]], chat_tools(request, items))
 
 
@@ -133,10 +137,20 @@ class _Turn:
         return assistant_message(content, self.reasoning, self.calls, refusal)
 
 
-def add_items(messages: list[dict[str, Any]], items: list[Any]) -> str | None:
-    """Append the chat messages of `items`; the reason to skip the record, else None."""
+def add_items(
+    messages: list[dict[str, Any]],
+    items: list[Any],
+    start: int = 0,
+    cuts: list[tuple[int, int]] | None = None,
+) -> str | None:
+    """Append the chat messages of `items[start:]`; the reason to skip the record, else None.
+
+    `cuts` gets `(items, messages)` after every item that leaves no assistant message open.
+    """
     turn: _Turn | None = None
-    for item in items:
+    position = start
+    for item in items[start:] if start else items:
+        position += 1
         if type(item) is not dict:
             return BAD_MESSAGES
         kind = item.get("type")
@@ -178,6 +192,8 @@ def add_items(messages: list[dict[str, Any]], items: list[Any]) -> str | None:
                 call_id = item.get("call_id") or item.get("id") or ""
                 output = content(item.get("output"))
                 messages.append({"role": "tool", "tool_call_id": call_id, "content": output})
+            if cuts is not None:
+                cuts.append((position, len(messages)))
         elif kind == "item_reference":
             return MISSING_CONTEXT
         elif kind in ("compaction", "compaction_summary"):
