@@ -1,65 +1,37 @@
 """`/v1/responses` records mapped to chat form, the same way for a reply and its resend.
 
 - `instructions` becomes a leading system message; `input` (a string is one user message) and,
-  for the reply, `response.output` are walked item by item.
-- Assistant-side items (assistant messages, reasoning, function, custom and local-shell calls)
-  merge into one open assistant message until any other item closes it: message texts joined
-  with "" inside an item and by newlines between items, reasoning as `reasoning_content`, calls
-  as `tool_calls` by `call_id` (a namespaced function as `namespace.name`, a custom tool's raw
-  input as arguments `{"input": RAW}`).
-- Tool outputs become `tool` messages; other messages keep their role (`developer` stays).
-  Content that is all text parts becomes one string (newlines between parts).
-- Hosted-tool items and `additional_tools` items are not messages (the latter adds tools);
-  hosted items are counted once, in the reply that produced them. `item_reference` cannot be
-  resolved (missing context); a `compaction` item hides earlier history (compacted).
+  for the reply, `response.output` are walked item by item (`responses_items`); the reply is the
+  last message of the output, anything before it (programmatic tool outputs) is history.
+- Tools: flat function tools as chat function tools, a custom tool as a function of one string
+  `input` with its grammar in the description, a namespace's functions as `namespace.name`, and
+  the tools of `additional_tools` input items too; hosted tools have no chat form.
+- Hosted-tool output items are counted once, in the reply that produced them; `item_reference`
+  cannot be resolved (missing context); a `compaction` item hides earlier history (compacted);
+  a response whose status is not `completed` is skipped.
 - `previous_response_id`: the parent's history plus its output come first (see `chains`).
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from typing import Any
 
 from .common import (
-    BAD_MESSAGES,
-    COMPACTED,
-    HOSTED_TOOL_ITEM,
     MISSING_CONTEXT,
     NO_INPUT,
     NO_OUTPUT,
     NOT_RESPONSE,
-    UNKNOWN_ITEM,
     Context,
     Exchange,
-    assistant_message,
-    function_call,
     function_tool,
-    text_of,
-    without,
 )
+from .responses_items import add_items, count_dropped
 
-_TEXT = frozenset(("input_text", "output_text", "text"))
-_OUTPUTS = frozenset(("function_call_output", "custom_tool_call_output", "local_shell_call_output"))
-_HOSTED_PREFIXES = (
-    "web_search_call",
-    "file_search_call",
-    "code_interpreter_call",
-    "image_generation_call",
-    "mcp_",
-    "computer_call",
-    "shell_call",
-    "apply_patch_call",
-    "tool_search_",
-    "program",
-)
-_MARKERS = frozenset(("cache_control", "annotations", "logprobs"))
 CUSTOM_PARAMETERS = {
     "type": "object",
     "properties": {"input": {"type": "string"}},
     "required": ["input"],
 }
-_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def responses_exchange(record: dict[str, Any], context: Context) -> Exchange | str:
@@ -100,7 +72,7 @@ def responses_exchange(record: dict[str, Any], context: Context) -> Exchange | s
     if reason is not None:
         return reason
     memo.keep(items, mapped, cuts)
-    _count_dropped(output, context.dropped)
+    count_dropped(output, context.dropped)
     if context.chains is not None and request.get("store") is not False:
         context.chains.remember(response.get("id"), [*items, *output])
     instructions = request.get("instructions")
@@ -118,144 +90,6 @@ def input_items(request: dict[str, Any]) -> list[Any] | None:
     if type(value) is str:
         return [{"role": "user", "content": value}]
     return value if type(value) is list else None
-
-
-class _Turn:
-    """The open assistant message."""
-
-    __slots__ = ("texts", "reasoning", "calls", "refusals")
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        self.reasoning: list[str] = []
-        self.calls: list[dict[str, Any]] = []
-        self.refusals: list[str] = []
-
-    def message(self) -> dict[str, Any]:
-        content = "\n".join(self.texts) if self.texts else (None if self.calls else "")
-        refusal = "\n".join(self.refusals) if self.refusals else None
-        return assistant_message(content, self.reasoning, self.calls, refusal)
-
-
-def add_items(
-    messages: list[dict[str, Any]],
-    items: list[Any],
-    start: int = 0,
-    cuts: list[tuple[int, int]] | None = None,
-) -> str | None:
-    """Append the chat messages of `items[start:]`; the reason to skip the record, else None.
-
-    `cuts` gets `(items, messages)` after every item that leaves no assistant message open.
-    """
-    turn: _Turn | None = None
-    position = start
-    for item in items[start:] if start else items:
-        position += 1
-        if type(item) is not dict:
-            return BAD_MESSAGES
-        kind = item.get("type")
-        if kind is None and "role" in item:
-            kind = "message"
-        if kind == "message" and item.get("role") == "assistant":
-            turn = turn or _Turn()
-            _add_assistant_text(turn, item.get("content"))
-        elif kind == "reasoning":
-            turn = turn or _Turn()
-            text = reasoning_text(item)
-            if text:
-                turn.reasoning.append(text)
-        elif kind == "function_call":
-            turn = turn or _Turn()
-            name, namespace = item.get("name"), item.get("namespace")
-            if namespace and type(namespace) is str and type(name) is str:
-                name = f"{namespace}.{name}"
-            arguments = item.get("arguments")
-            if type(arguments) is not str:
-                arguments = "" if arguments is None else _encode(arguments)
-            turn.calls.append(function_call(item.get("call_id"), name, arguments))
-        elif kind == "custom_tool_call":
-            turn = turn or _Turn()
-            arguments = _encode({"input": item.get("input")})
-            turn.calls.append(function_call(item.get("call_id"), item.get("name"), arguments))
-        elif kind == "local_shell_call":
-            turn = turn or _Turn()
-            arguments = _encode(item.get("action"))
-            call_id = item.get("call_id") or item.get("id")
-            turn.calls.append(function_call(call_id, "local_shell", arguments))
-        elif kind == "message" or kind in _OUTPUTS:
-            if turn is not None:
-                messages.append(turn.message())
-                turn = None
-            if kind == "message":
-                messages.append({"role": item.get("role"), "content": content(item.get("content"))})
-            else:
-                call_id = item.get("call_id") or item.get("id") or ""
-                output = content(item.get("output"))
-                messages.append({"role": "tool", "tool_call_id": call_id, "content": output})
-            if cuts is not None:
-                cuts.append((position, len(messages)))
-        elif kind == "item_reference":
-            return MISSING_CONTEXT
-        elif kind in ("compaction", "compaction_summary"):
-            return COMPACTED
-        # Anything else (hosted tools, additional_tools, unknown kinds) is not a message.
-    if turn is not None:
-        messages.append(turn.message())
-    return None
-
-
-def _add_assistant_text(turn: _Turn, value: Any) -> None:
-    if type(value) is str:
-        turn.texts.append(value)
-        return
-    texts = []
-    for part in value if type(value) is list else ():
-        if type(part) is not dict:
-            continue
-        if part.get("type") == "refusal" and type(part.get("refusal")) is str:
-            turn.refusals.append(part["refusal"])
-        elif type(part.get("text")) is str:
-            texts.append(part["text"])
-    if texts or not turn.refusals:
-        turn.texts.append("".join(texts))
-
-
-def content(value: Any) -> Any:
-    """Message or tool-output content: a string when it is all text, else chat parts."""
-    if value is None:
-        return ""
-    if type(value) is not list:
-        return value
-    text = text_of(value, _TEXT)
-    if text is not None:
-        return text
-    return [_part(part) for part in value]
-
-
-def _part(part: Any) -> Any:
-    if type(part) is not dict:
-        return part
-    kind = part.get("type")
-    if kind in _TEXT and type(part.get("text")) is str:
-        return {"type": "text", "text": part["text"]}
-    if kind == "input_image":
-        url = part.get("image_url") or f"file_id:{part.get('file_id')}"
-        image: dict[str, Any] = {"url": url}
-        if part.get("detail"):
-            image["detail"] = part["detail"]
-        return {"type": "image_url", "image_url": image}
-    return without(part, _MARKERS)
-
-
-def reasoning_text(item: dict[str, Any]) -> str:
-    """Reasoning content texts if there are any, else the summary texts, by blank lines."""
-    for key in ("content", "summary"):
-        parts = item.get(key)
-        if type(parts) is list:
-            texts = [p["text"] for p in parts if type(p) is dict and type(p.get("text")) is str]
-            if texts:
-                return "\n\n".join(texts)
-    return ""
 
 
 def chat_tools(request: dict[str, Any], items: list[Any]) -> list[dict[str, Any]]:
@@ -292,15 +126,3 @@ def _custom_description(tool: dict[str, Any]) -> str:
     return description
 
 
-def _count_dropped(output: list[Any], dropped: Counter[str]) -> None:
-    for item in output:
-        kind = item.get("type") if type(item) is dict else None
-        if type(kind) is str and kind.startswith(_HOSTED_PREFIXES):
-            dropped[HOSTED_TOOL_ITEM] += 1
-        elif kind not in _KEPT and not (kind is None and "role" in item):
-            dropped[UNKNOWN_ITEM] += 1
-
-
-_KEPT = frozenset(
-    ("message", "reasoning", "function_call", "custom_tool_call", "local_shell_call", *_OUTPUTS)
-)
