@@ -31,7 +31,13 @@ class PrefixMemo:
             for entries, count in reversed(cuts[-TRIES:]):
                 if entries <= best_entries:
                     break
-                if entries <= len(source) and source[:entries] == old[:entries]:
+                if (
+                    entries <= len(source)
+                    # The last entry first: a client that changed one (a moved cache marker)
+                    # changed the last, and this spares comparing the whole prefix twice.
+                    and source[entries - 1] == old[entries - 1]
+                    and source[:entries] == old[:entries]
+                ):
                     best_entries, best_count, best_messages = entries, count, messages
                     break
         if best_messages is None:
