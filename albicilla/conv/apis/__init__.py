@@ -10,7 +10,7 @@ from .common import INCOMPLETE, NOT_200, OTHER_ENDPOINT, Context, Exchange
 from .messages import messages_exchange
 from .responses import responses_exchange
 
-Mapping = Callable[[dict[str, Any], Context], "Exchange | str"]
+Mapping = Callable[[dict[str, Any], Context], Exchange | str]
 
 # By the last segment of the endpoint path (a gateway may put a prefix before `/v1`).
 MAPPINGS: dict[str, Mapping] = {

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .memo import PrefixMemo
+
+if TYPE_CHECKING:
+    from ..chains import ResponseChains
 
 # Reasons a record is not training data, as they appear in the summary.
 OTHER_ENDPOINT = "other endpoint"
@@ -44,8 +47,7 @@ class Context:
     """What mappings need beyond one record: dropped-item counts, response chains, memos."""
 
     dropped: Counter[str] = field(default_factory=Counter)
-    # albicilla.conv.chains.ResponseChains; None: no parent can be found
-    chains: Any = None
+    chains: ResponseChains | None = None  # None: no parent can be found
     memos: dict[str, PrefixMemo] = field(default_factory=dict)
 
     def memo(self, name: str) -> PrefixMemo:
