@@ -275,6 +275,17 @@ def test_billing_header_is_dropped_and_system_blocks_joined() -> None:
     )
 
 
+def test_a_billing_header_line_leading_a_system_string_is_dropped_alone() -> None:
+    system = "x-anthropic-billing-header: cc_version=2.1.197.a3f; cch=1;\nBe brief."
+    rec = anthropic(
+        {"system": system, "messages": [{"role": "user", "content": "Hi"}]},
+        [{"type": "text", "text": "Hello"}],
+    )
+    exchange = mapped(rec)
+    assert isinstance(exchange, Exchange)
+    assert exchange.messages[0] == {"role": "system", "content": "Be brief."}
+
+
 def test_tool_results_come_before_the_users_other_blocks() -> None:
     turn = {
         "role": "user",

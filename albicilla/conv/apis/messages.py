@@ -3,7 +3,8 @@
 - `system` (a string or text blocks) becomes one leading system message, its blocks joined by
   newlines; Claude Code's `x-anthropic-billing-header:` block, different on every request, is
   dropped first. A mid-conversation `role: "system"` message (Claude Code >= 2.1.154) and a
-  `mid_conv_system` block become a system message where they stand.
+  `mid_conv_system` block become a system message where they stand. (A system string that
+  starts with the header loses only that line.)
 - A user turn gives one `tool` message per `tool_result` block first (`"_is_error": true` kept
   when the result says so), then a user message with the other blocks: a string when they are
   all text (joined by newlines, as a plain string turn compares), else chat parts.
@@ -76,18 +77,28 @@ def messages_exchange(record: dict[str, Any], context: Context) -> Exchange | st
 
 
 def system_text(system: Any) -> str:
-    """`system` as one string: text blocks joined by newlines, billing-header blocks left out."""
+    """`system` as one string: text blocks joined by newlines, billing-header lines left out."""
     if type(system) is str:
-        return "" if system.startswith(BILLING_HEADER) else system
+        return _without_billing_header(system)
     if type(system) is not list:
         return ""
     texts = []
     for block in system:
         if type(block) is dict and block.get("type", "text") == "text":
             text = block.get("text")
-            if type(text) is str and not text.startswith(BILLING_HEADER):
-                texts.append(text)
+            if type(text) is str:
+                text = _without_billing_header(text)
+                if text:
+                    texts.append(text)
     return "\n".join(texts)
+
+
+def _without_billing_header(text: str) -> str:
+    """The text without a leading billing-header line (Claude Code's is a block of its own)."""
+    if not text.startswith(BILLING_HEADER):
+        return text
+    _, _, rest = text.partition("\n")
+    return rest
 
 
 def assistant_turn(content: Any) -> dict[str, Any]:
