@@ -2,9 +2,9 @@
 
 - `system` (a string or text blocks) becomes one leading system message, its blocks joined by
   newlines; Claude Code's `x-anthropic-billing-header:` block, different on every request, is
-  dropped first. A mid-conversation `role: "system"` message (Claude Code >= 2.1.154) and a
-  `mid_conv_system` block become a system message where they stand. (A system string that
-  starts with the header loses only that line.)
+  dropped first (a text that starts with such a line loses only that line). A mid-conversation
+  `role: "system"` message (Claude Code >= 2.1.154) and a `mid_conv_system` block become a
+  system message where they stand.
 - A user turn gives one `tool` message per `tool_result` block first (`"_is_error": true` kept
   when the result says so), then a user message with the other blocks: a string when they are
   all text (joined by newlines, as a plain string turn compares), else chat parts.
