@@ -93,3 +93,16 @@ def test_a_chain_through_three_days_is_found_by_the_index(tmp_path: Path) -> Non
             "tools": [],
         }
     ]
+
+
+def test_a_response_not_stored_cannot_be_continued(tmp_path: Path) -> None:
+    # The server refuses such a child; were it logged as a success, its context is unknown.
+    files = {
+        "2026-11-26/s.jsonl": [turn("r1", None, "a")],
+        "2026-11-27/s.jsonl": [turn("r2", "r1", "b")],
+    }
+    files["2026-11-26/s.jsonl"][0]["request"]["store"] = False
+    for remembered in (64, 0):
+        lines, skipped, _ = fold_logs(write_logs(tmp_path / str(remembered), files), remembered)
+        assert lines["2026-11-27/s.jsonl"] == []
+        assert skipped == {"missing context": 1}

@@ -23,6 +23,7 @@ def parent_parts(record: Any) -> tuple[str, list[Any], list[Any], Any] | None:
     request may continue, or None: a `/responses` exchange that ended well with an output.
 
     The response's own status does not matter: the server keeps an incomplete response too.
+    A response the request asked not to store (`store: false`) cannot be continued.
     """
     if type(record) is not dict:
         return None
@@ -38,6 +39,8 @@ def parent_parts(record: Any) -> tuple[str, list[Any], list[Any], Any] | None:
     if type(items) is str:
         items = [{"role": "user", "content": items}]
     if type(response_id) is not str or type(output) is not list or type(items) is not list:
+        return None
+    if request.get("store") is False:
         return None
     return response_id, items, output, request.get("previous_response_id")
 
@@ -108,7 +111,9 @@ class ResponseChains:
             with handle:
                 offset = 0
                 for line in handle:
-                    if b"/responses" in line:
+                    # Only a stored response can be continued. Codex sends `store: false`, and
+                    # the proxy writes compact JSON, so its lines are passed over unparsed.
+                    if b"/responses" in line and b'"store":false' not in line:
                         parts = _parts_of_line(line)
                         if parts is not None:
                             index.setdefault(parts[0], (number, offset))
