@@ -96,9 +96,12 @@ class ResponseChains:
         if where is None:
             return None
         number, offset = where
-        with open(self._paths[number], "rb") as handle:
-            handle.seek(offset)
-            return parent_parts(json.loads(handle.readline()))
+        try:
+            with open(self._paths[number], "rb") as handle:
+                handle.seek(offset)
+                return _parts_of_line(handle.readline())
+        except OSError:
+            return None  # gone since the index was built: the parent cannot be read
 
     def _build_index(self) -> dict[str, tuple[int, int]]:
         """Response id -> (file number, byte offset) of the first record that answered it."""
