@@ -9,7 +9,7 @@ from typing import Any
 
 from albicilla.conv.apis import to_exchange
 from albicilla.conv.apis.common import Context, Exchange
-from albicilla.conv.chains import ResponseChains
+from albicilla.conv.chains import REMEMBERED, ResponseChains
 from albicilla.conv.fold import SessionFolder
 from albicilla.conv.reader import find_session_files, iter_records
 
@@ -24,7 +24,7 @@ def write_logs(root: Path, files: dict[str, list[dict[str, Any]]]) -> Path:
 
 
 def fold_logs(
-    root: Path, remembered: int = 64
+    root: Path, remembered: int = REMEMBERED
 ) -> tuple[dict[str, list[dict[str, Any]]], Counter[str], Counter[str]]:
     """Conversations (`{"messages", "tools"}` in chat form) by `<day>/<file>`, skip reasons,
     and dropped items, from the converter's own pieces in the converter's order."""

@@ -23,6 +23,7 @@ from fixtures.agent_sessions import (
     record,
 )
 
+from albicilla.conv.chains import REMEMBERED
 from albicilla.conv.cli import main
 
 DAY = "2026-11-26/019a7c3e.jsonl"
@@ -246,7 +247,9 @@ ROME = [
 ]
 
 
-@pytest.mark.parametrize("remembered", [64, 0], ids=["parents remembered", "parents re-read"])
+@pytest.mark.parametrize(
+    "remembered", [REMEMBERED, 0], ids=["parents remembered", "parents re-read"]
+)
 def test_previous_response_id_chains_are_rebuilt_across_days(
     tmp_path: Path, remembered: int
 ) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 from conv_support import fold_logs, write_logs
 from fixtures.agent_sessions import record
 
+from albicilla.conv.chains import REMEMBERED, ResponseChains
+
 
 def turn(rid: str, previous: str | None, text: str, **fields: Any) -> dict[str, Any]:
     request: dict[str, Any] = {"model": "gpt-4.1", "input": text}
@@ -102,7 +104,19 @@ def test_a_response_not_stored_cannot_be_continued(tmp_path: Path) -> None:
         "2026-11-27/s.jsonl": [turn("r2", "r1", "b")],
     }
     files["2026-11-26/s.jsonl"][0]["request"]["store"] = False
-    for remembered in (64, 0):
+    for remembered in (REMEMBERED, 0):
         lines, skipped, _ = fold_logs(write_logs(tmp_path / str(remembered), files), remembered)
         assert lines["2026-11-27/s.jsonl"] == []
         assert skipped == {"missing context": 1}
+
+
+def test_remembered_histories_are_bounded_by_their_items_the_newest_always_kept() -> None:
+    chains = ResponseChains([], remembered=25)  # no files: what is forgotten cannot be re-read
+    for rid in ("a", "b", "c"):
+        chains.remember(rid, [{"role": "user", "content": rid}] * 10)
+    assert chains.history("a") is None
+    assert chains.history("b") == [{"role": "user", "content": "b"}] * 10
+    assert chains.history("c") == [{"role": "user", "content": "c"}] * 10
+    chains.remember("d", [{"role": "user", "content": "d"}] * 30)  # alone over the bound
+    assert chains.history("d") is not None
+    assert chains.history("b") is None and chains.history("c") is None

@@ -1,12 +1,12 @@
 """`previous_response_id` chains: a response's whole history, rebuilt from logged records.
 
 `history(id)` is the items the server holds after response `id`: its parent's history, its own
-input, its output. Histories of recent responses are remembered (a bounded LRU), so a chain read
-in order costs one lookup per turn. A parent that is not remembered (it is in another session
-file or day, or was pushed out) is found through an index of response id -> (file, byte offset)
-of every logged response, built by one pass over the files the first time it is needed, and its
-ancestors are re-read from disk up to the first remembered one. Memory stays bounded by the LRU
-and the index, never by the logs.
+input, its output. Histories of recent responses are remembered (an LRU bounded by the number of
+items it holds, the newest history always kept), so a chain read in order costs one lookup per
+turn. A parent that is not remembered (it is in another session file or day, or was pushed out)
+is found through an index of response id -> (file, byte offset) of every stored response, built
+by one pass over the files the first time it is needed, and its ancestors are re-read from disk
+up to the first remembered one. Memory stays bounded by the LRU and the index, never by the logs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import json
 from collections import OrderedDict
 from typing import Any
 
-REMEMBERED = 64
+# Items held by remembered histories (a chain's histories share their items; a client that
+# resends its whole history with `store` on does not, so the bound is in items, not entries).
+REMEMBERED = 20_000
 
 
 def parent_parts(record: Any) -> tuple[str, list[Any], list[Any], Any] | None:
@@ -50,7 +52,8 @@ class ResponseChains:
 
     def __init__(self, paths: list[str], remembered: int = REMEMBERED) -> None:
         self._paths = paths
-        self._size = remembered
+        self._limit = remembered  # 0: remember nothing (every parent is re-read)
+        self._items = 0
         self._memo: OrderedDict[str, list[Any]] = OrderedDict()
         self._index: dict[str, tuple[int, int]] | None = None
 
@@ -59,10 +62,14 @@ class ResponseChains:
         if type(response_id) is not str:
             return
         memo = self._memo
+        old = memo.pop(response_id, None)
+        if old is not None:
+            self._items -= len(old)
         memo[response_id] = history
-        memo.move_to_end(response_id)
-        if len(memo) > self._size:
-            memo.popitem(last=False)
+        self._items += len(history)
+        while memo and self._items > self._limit and (len(memo) > 1 or not self._limit):
+            _, evicted = memo.popitem(last=False)
+            self._items -= len(evicted)
 
     def history(self, response_id: str) -> list[Any] | None:
         """The items after response `response_id`, or None when it or an ancestor was not logged."""
