@@ -206,6 +206,7 @@ RECORDS = {
     "folded": 1,
     "folded_share": 0.1429,
     "by_endpoint": {"/v1/chat/completions": 9},
+    "dropped_items": {},  # a chat-only corpus: nothing without a chat form
 }
 MODELS = {"gpt-4.1": 1, "gpt-4.1-2025-04-14": 2, "gpt-4.1-mini": 1, "local-model": 5}
 USAGE = {

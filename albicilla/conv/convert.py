@@ -2,6 +2,8 @@
 
 Files are handled one at a time, so memory is bounded by the largest session file; each file is
 its own session (a session that runs past midnight has a file per day, folded separately).
+Responses chained by `previous_response_id` are the exception: their history is rebuilt across
+files and days (`chains`), with memory bounded by an index of response ids.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import IO
 
+from .apis import to_exchange
+from .apis.common import BAD_MESSAGES, Context
+from .chains import ResponseChains
 from .fold import SessionFolder
 from .formats import Writer, encode_line, json_tool_call_writer, native_writer
 from .hf import hf_writer
-from .reader import BAD_MESSAGES, SessionFile, find_session_files, iter_records, usable_exchange
+from .reader import SessionFile, find_session_files, iter_records
 from .report import Report
 
 SINGLE_FILE_NAME = "conversations.jsonl"
@@ -38,15 +43,19 @@ class Stats:
     invalid_arguments: int = 0
     dropped_lines: Counter[str] = field(default_factory=Counter)  # not written in the format
     folded: int = 0  # used records whose every reply lives on inside a longer conversation
+    # items and blocks with no chat form (hosted tool calls, redacted thinking), by kind
+    dropped_items: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> str:
         skipped = sum(self.skipped.values())
-        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.skipped.items()))
+        dropped = sum(self.dropped_items.values())
         return (
             f"{self.files} files, {self.records} records read, {self.used} used, "
-            f"{skipped} skipped" + (f" ({reasons})" if reasons else "") + ", "
+            f"{skipped} skipped{_by_kind(self.skipped)}, "
             f"{self.damaged} damaged lines, {self.conversations} conversations written, "
-            f"{self.invalid_arguments} invalid tool arguments" + self._dropped()
+            f"{self.invalid_arguments} invalid tool arguments"
+            + (f", {dropped} items dropped{_by_kind(self.dropped_items)}" if dropped else "")
+            + self._dropped()
         )
 
     def _dropped(self) -> str:
@@ -54,6 +63,11 @@ class Stats:
             return ""
         reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.dropped_lines.items()))
         return f", {sum(self.dropped_lines.values())} lines dropped ({reasons})"
+
+
+def _by_kind(counts: Counter[str]) -> str:
+    kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items()))
+    return f" ({kinds})" if kinds else ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,7 @@ def convert(options: Options, err: IO[str]) -> Stats:
         )
     stats = Stats()
     report = Report(options.format) if options.report is not None else None
+    context = Context(stats.dropped_items, ResponseChains([f.path for f in files]))
     single = None
     try:
         os.makedirs(options.output, exist_ok=True)
@@ -95,7 +110,7 @@ def convert(options: Options, err: IO[str]) -> Stats:
             single = _AtomicFile(os.path.join(options.output, SINGLE_FILE_NAME))
         for number, session in enumerate(files, 1):
             target = (SINGLE_FILE_NAME, stats.conversations) if single else (session.label, 0)
-            lines = _convert_session(session, options, stats, err, report, target)
+            lines = _convert_session(session, options, stats, context, err, report, target)
             if single is not None:
                 single.write_lines(lines)
             elif lines:
@@ -142,6 +157,7 @@ def _convert_session(
     session: SessionFile,
     options: Options,
     stats: Stats,
+    context: Context,
     err: IO[str],
     report: Report | None = None,
     target: tuple[str, int] = ("", 0),
@@ -159,7 +175,7 @@ def _convert_session(
             stats.records += 1
             if report is not None:
                 report.add_record(record)
-            exchange = usable_exchange(record)
+            exchange = to_exchange(record, context)
             if type(exchange) is str:
                 stats.skipped[exchange] += 1
             elif folder.add(exchange.messages, exchange.replies, exchange.tools):
