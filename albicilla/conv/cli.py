@@ -34,6 +34,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep messages and tools exactly as captured (OpenAI fine-tuning format)",
     )
     parser.add_argument(
+        "--redact",
+        action="store_true",
+        help="replace secrets (API keys, tokens, private keys, passwords) with [REDACTED:<kind>]",
+    )
+    parser.add_argument(
+        "--anonymize-emails",
+        action="store_true",
+        help="replace e-mail addresses with stable pseudonyms (user-<hash>@example.com)",
+    )
+    parser.add_argument(
+        "--redaction-key",
+        metavar="KEY",
+        help="key of the e-mail pseudonyms, for the same pseudonyms across runs "
+        "(default: a random key per run)",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="report progress per file on stderr"
     )
     return parser
@@ -47,12 +63,19 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"output is not a directory: {args.output}")
     if os.path.isdir(args.output) and os.path.samefile(args.logs, args.output):
         return _fail("output directory must not be the logs directory")
+    if args.redaction_key is not None and not args.anonymize_emails:
+        return _fail("--redaction-key only keys --anonymize-emails")
+    if args.redaction_key == "":
+        return _fail("--redaction-key must not be empty")
     options = Options(
         logs=args.logs,
         output=args.output,
         single_file=args.single_file,
         json_tool_calls=args.json_tool_calls,
         verbose=args.verbose,
+        redact=args.redact,
+        anonymize_emails=args.anonymize_emails,
+        redaction_key=None if args.redaction_key is None else args.redaction_key.encode(),
     )
     try:
         stats = convert(options, sys.stderr)

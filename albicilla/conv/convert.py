@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from ..redact import Redactor
 from .fold import SessionFolder
 from .formats import count_invalid_arguments, encode_json, json_tool_call_line, native_line
 from .reader import BAD_MESSAGES, SessionFile, find_session_files, iter_records, usable_exchange
@@ -28,6 +30,9 @@ class Stats:
     damaged: int = 0
     conversations: int = 0
     invalid_arguments: int = 0
+    # Secrets replaced (and e-mail pseudonyms written) by kind; `redacting` when either was asked.
+    redactions: Counter[str] = field(default_factory=Counter)
+    redacting: bool = False
 
     def summary(self) -> str:
         skipped = sum(self.skipped.values())
@@ -36,8 +41,14 @@ class Stats:
             f"{self.files} files, {self.records} records read, {self.used} used, "
             f"{skipped} skipped" + (f" ({reasons})" if reasons else "") + ", "
             f"{self.damaged} damaged lines, {self.conversations} conversations written, "
-            f"{self.invalid_arguments} invalid tool arguments"
+            f"{self.invalid_arguments} invalid tool arguments" + self._redaction_summary()
         )
+
+    def _redaction_summary(self) -> str:
+        if not self.redacting:
+            return ""
+        kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(self.redactions.items()))
+        return f", {sum(self.redactions.values())} redactions" + (f" ({kinds})" if kinds else "")
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,10 @@ class Options:
     single_file: bool = False
     json_tool_calls: bool = True
     verbose: bool = False
+    redact: bool = False
+    anonymize_emails: bool = False
+    # Keys the e-mail pseudonyms; None: a random key for this run, kept nowhere.
+    redaction_key: bytes | None = None
 
 
 class ConvertError(Exception):
@@ -69,13 +84,16 @@ def convert(options: Options, err: IO[str]) -> Stats:
             file=err,
         )
     stats = Stats()
+    redactor = _redactor(options)
+    if redactor is not None:
+        stats.redacting, stats.redactions = True, redactor.counts
     single = None
     try:
         os.makedirs(options.output, exist_ok=True)
         if options.single_file:
             single = _AtomicFile(os.path.join(options.output, SINGLE_FILE_NAME))
         for number, session in enumerate(files, 1):
-            lines = _convert_session(session, options, stats, err)
+            lines = _convert_session(session, options, stats, err, redactor)
             if single is not None:
                 single.write_lines(lines)
             elif lines:
@@ -97,6 +115,15 @@ def convert(options: Options, err: IO[str]) -> Stats:
     return stats
 
 
+def _redactor(options: Options) -> Redactor | None:
+    if not (options.redact or options.anonymize_emails):
+        return None
+    key = None
+    if options.anonymize_emails:
+        key = options.redaction_key or secrets.token_bytes(32)
+    return Redactor(secrets=options.redact, email_key=key)
+
+
 def _describe(exc: OSError) -> str:
     return f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
 
@@ -112,7 +139,11 @@ def _write_file(path: str, lines: list[str]) -> None:
 
 
 def _convert_session(
-    session: SessionFile, options: Options, stats: Stats, err: IO[str]
+    session: SessionFile,
+    options: Options,
+    stats: Stats,
+    err: IO[str],
+    redactor: Redactor | None = None,
 ) -> list[str]:
     """The output lines of one session file."""
     stats.files += 1
@@ -137,6 +168,9 @@ def _convert_session(
 
     lines = []
     for messages, tools in folder.conversations():
+        if redactor is not None:
+            # After the fold, so redaction never changes what folds together.
+            messages, tools = redactor.redact_value(messages), redactor.redact_value(tools)
         line: dict[str, Any]
         if options.json_tool_calls:
             line, invalid = json_tool_call_line(messages, tools)
