@@ -22,6 +22,12 @@ _NOT_SECRETS = frozenset(
 )
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 _DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+")
+# Names that point at a secret rather than hold one: `secretName: tls-cert`, `SECRET_ARN=...`.
+_REFERENCE_SUFFIXES = (
+    "name id arn ref path file env var length policy type manager store provider url dir"
+).split()
+# Placeholders in examples and templates: `your-api-key-here`, `sk-example`, `xxxx`.
+_PLACEHOLDER = re.compile(r"(?i)^(?:your|my[_-])|example|placeholder|xxxx|dummy|changeme")
 _PATH = re.compile(r"(?:/|~|\.\.?/|\\|[A-Za-z]:\\)")
 _CODE_PUNCTUATION = frozenset("()[]{}<>")
 MIN_LENGTH = 4
@@ -35,18 +41,31 @@ def _keywords() -> list[str]:
 
 
 def build_assignment_detector() -> tuple[Detector, re.Pattern[str]]:
-    """The `NAME = value` detector, and the pattern a dict key must match to name a secret."""
+    """The `NAME = value` detector, and the pattern a name must match to name a secret.
+
+    The pattern is anchored on a short needle inside the keyword (cheap to search for); the
+    whole name around it, `DB_PASSWORD` or `self.api_key`, is then checked against the keywords.
+    """
     keyword = "(?:" + "|".join(_keywords()) + ")"
-    pattern = re.compile(
-        rf"(?i){keyword}[\w-]*[\]'\"]{{0,2}}[ \t]*(?::=|=>|[:=](?!=))[ \t]*"
-        rf"(?:([\"'`])([^\"'`\s]{{{MIN_LENGTH},200}})\1|([^\s\"'`,;]{{{MIN_LENGTH},200}}))"
-    )
-    key_name = re.compile(rf"(?i)[\w.-]*{keyword}[\w.-]*")
-    check = _ValueCheck(re.compile(rf"(?i){keyword}"))
+    not_reference = "".join(f"(?<!{suffix})" for suffix in _REFERENCE_SUFFIXES)
+    name = re.compile(rf"(?i)[\w.-]*{keyword}[\w.-]*{not_reference}")
     needles = ("key", "pass", "pwd", "secret", "contras", "token")
-    # group -1: the quoted or the bare value, whichever matched.
-    detector = Detector("secret_assignment", pattern, needles, -1, None, check, generic=True)
-    return detector, key_name
+    pattern = re.compile(
+        rf"((?:{'|'.join(needles)})[\w-]*)[\]'\"]{{0,2}}[ \t]*(?::=|=>|[:=](?!=))[ \t]*"
+        rf"(?:([\"'`])([^\"'`\s]{{{MIN_LENGTH},200}})\2|([^\s\"'`,;]{{{MIN_LENGTH},200}}))"
+    )
+    detector = Detector(
+        "secret_assignment",
+        pattern,
+        needles,
+        group=-1,  # the quoted or the bare value, whichever matched
+        accept=_ValueCheck(re.compile(rf"(?i){keyword}")),
+        generic=True,
+        on_lowered=True,
+        name_ok=lambda text: name.fullmatch(text) is not None,
+        name_group=1,
+    )
+    return detector, name
 
 
 class _ValueCheck:
@@ -68,6 +87,8 @@ class _ValueCheck:
         if any(f(value) for f in self._library_filters):
             return False
         if value.lower().rstrip(";") in _NOT_SECRETS or "://" in value:
+            return False
+        if _PLACEHOLDER.search(value):
             return False
         if _CODE_PUNCTUATION.intersection(value) or _PATH.match(value) or value[0] in "%@&*":
             return False

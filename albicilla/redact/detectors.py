@@ -8,8 +8,9 @@ secret, to a few substring searches. detect-secrets is imported only by `build_d
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 # A token found by a fixed-length pattern often goes on (newer, longer key formats): the
 # redaction extends over these characters so no tail of the secret is left behind.
@@ -28,6 +29,14 @@ class Detector:
     tail: re.Pattern[str] | None = None  # characters that extend the secret past the match
     accept: Callable[[str], bool] | None = None  # a last check on the secret itself
     generic: bool = False  # loses to a specific detector where both match
+    # The pattern is all lower case, starts with one of the needles, and is matched on the
+    # lower-cased text only where a needle is: a case-insensitive search of the whole text
+    # is ten times slower in `re`, and these run on every string with a keyword in it.
+    on_lowered: bool = False
+    # A check on the whole name before the match (`DB_PASSWORD` in `DB_PASSWORD=...`), which
+    # ends where group `name_group` ends.
+    name_ok: Callable[[str], bool] | None = None
+    name_group: int = 0
 
 
 def _tail(chars: str) -> re.Pattern[str]:
@@ -65,7 +74,12 @@ def _library_detectors() -> list[Detector]:
             Detector("gitlab_token", bounded(p), gitlab_needles, tail=key_tail)
             for p in GitLabTokenDetector.denylist
         ),
-        Detector("slack_token", bounded(slack_token), ("xox",), tail=key_tail),
+        Detector(
+            "slack_token",
+            bounded(slack_token),
+            tuple(f"xox{c}-" for c in "abpors"),
+            tail=key_tail,
+        ),
         Detector("slack_webhook", slack_webhook, ("hooks.slack.com",), tail=key_tail),
         Detector("stripe_key", bounded(StripeDetector.denylist[0]), ("k_live_",), tail=key_tail),
         Detector(
@@ -137,26 +151,30 @@ def _added_detectors() -> list[Detector]:
         Detector(
             "aws_secret_access_key",
             re.compile(
-                r"(?i)aws_?secret_?(?:access_?)?key[\"']?[ \t]*[:=][ \t]*[\"']?"
+                r"aws_?secret_?(?:access_?)?key[\"']?[ \t]*[:=][ \t]*[\"']?"
                 r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
             ),
             ("aws",),
             group=1,
+            on_lowered=True,
         ),
         Detector(
             "bearer_token",
-            re.compile(r"(?i)\bbearer[ \t]+([A-Za-z0-9._~+/-]{16,}=*)"),
+            re.compile(r"bearer(?<![a-z0-9_]bearer)[ \t]+([A-Za-z0-9._~+/-]{16,}=*)"),
             ("bearer",),
             group=1,
             accept=_has_digit,
+            on_lowered=True,
         ),
         Detector(
             "basic_auth",
             re.compile(
-                r"(?i)\bauthorization[\"']?[ \t]*[:=][ \t]*[\"']?basic[ \t]+([A-Za-z0-9+/]{8,}=*)"
+                r"authorization(?<![a-z0-9_]authorization)[\"']?[ \t]*[:=][ \t]*[\"']?"
+                r"basic[ \t]+([A-Za-z0-9+/]{8,}=*)"
             ),
             ("authorization",),
             group=1,
+            on_lowered=True,
         ),
     ]
 
@@ -172,6 +190,41 @@ def _mixed_case(secret: str) -> bool:
 
 def _has_digit(secret: str) -> bool:
     return any(c.isdigit() for c in secret)
+
+
+def needle_finder(needles: Iterable[str]) -> Callable[[str], set[str]]:
+    """A function giving the needles present in a lower-cased text, in one regex pass.
+
+    One trie-shaped pattern is about three times faster than a substring search per needle; a
+    needle found implies the needles inside it (`key` in `private key`).
+    """
+    trie: dict[str, Any] = {}
+    for needle in needles:
+        node = trie
+        for char in needle:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def alternatives(node: dict[str, Any]) -> str:
+        branches = [re.escape(c) + alternatives(sub) for c, sub in sorted(node.items()) if c]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    # Not in a lookahead (which would find overlapping needles too) because that defeats
+    # `re`'s first-character skip and costs four times as much; a needle hidden by an overlap
+    # with another (the end of one the start of the next) is not a case any of ours has.
+    findall = re.compile(alternatives(trie)).findall
+    inside = {n: {m for m in needles if m in n} for n in needles}
+
+    def present(lowered: str) -> set[str]:
+        found: set[str] = set()
+        for needle in set(findall(lowered)):
+            found |= inside[needle]
+        return found
+
+    return present
 
 
 def build_detectors() -> list[Detector]:

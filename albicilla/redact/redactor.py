@@ -9,30 +9,55 @@ one key included), so a history resent on every call is redacted the same way ev
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .assignments import build_assignment_detector
-from .detectors import Detector, aws_secret_near_key_id, build_detectors
+from .detectors import Detector, aws_secret_near_key_id, build_detectors, needle_finder
+from .emails import EmailPseudonyms
 
 # No detector matches fewer characters than this (an e-mail address: `a@b.cd`).
 _SHORTEST = 6
 # How far from an AWS key id its secret is looked for (a credentials file, an `export` pair).
 _AWS_WINDOW = 300
-_EMAIL = re.compile(
-    r"(?<![\w.%+-])([A-Za-z0-9._%+-]+)@((?:[A-Za-z0-9-]+\.)+([A-Za-z]{2,24}))(?![\w-])"
-)
-# `logo@2x.png` is a file, `git@github.com` an SSH login; neither is a person.
-_NOT_TLDS = frozenset("png jpg jpeg gif svg webp ico js mjs ts tsx css json md txt py".split())
-_NOT_PEOPLE = frozenset(("git",))
-_PSEUDONYM = re.compile(r"user-[0-9a-f]{12}@example\.com")
+# Results for long strings are kept (least recently used out first): an agent resends its whole
+# history on every call, so the proxy sees each long message again and again.
+_CACHED_LENGTH = 256
+CACHE_CHARS = 8_000_000
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 # (generic, start, end, kind) of one detected secret.
 _Found = tuple[bool, int, int, str]
+
+
+def _matches_at(
+    pattern: re.Pattern[str], subject: str, needles: Iterable[str]
+) -> Iterator[re.Match[str]]:
+    """Non-overlapping matches of a pattern that starts with a needle, tried only at needles."""
+    starts = []
+    for needle in needles:
+        at = subject.find(needle)
+        while at >= 0:
+            starts.append(at)
+            at = subject.find(needle, at + 1)
+    covered = 0
+    for at in sorted(starts):
+        if at >= covered:
+            match = pattern.match(subject, at)
+            if match:
+                covered = match.end()
+                yield match
+
+
+def _name_before(text: str, match: re.Match[str], detector: Detector) -> str:
+    """The identifier a keyword match is part of: `DB_PASSWORD`, `self.api_key`."""
+    start = match.start()
+    limit = max(0, start - 64)
+    while start > limit and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
+        start -= 1
+    return text[start : match.end(detector.name_group)]
 
 
 class Redactor:
@@ -42,7 +67,13 @@ class Redactor:
     since it was built.
     """
 
-    def __init__(self, *, secrets: bool = True, email_key: bytes | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        secrets: bool = True,
+        email_key: bytes | None = None,
+        cache_chars: int = CACHE_CHARS,
+    ) -> None:
         self.counts: Counter[str] = Counter()
         self._detectors: list[Detector] = []
         self._secret_key: re.Pattern[str] | None = None
@@ -50,10 +81,18 @@ class Redactor:
             assignment, self._secret_key = build_assignment_detector()
             self._detectors = [*build_detectors(), assignment]
             self._check_value = assignment.accept
-        self._needles = sorted({n for d in self._detectors for n in d.needles})
+        self._present = needle_finder({n for d in self._detectors for n in d.needles})
+        # For the rare text whose lower-casing changes its length (offsets would not match).
+        self._case_insensitive = {
+            id(d): re.compile(d.pattern.pattern, d.pattern.flags | re.IGNORECASE)
+            for d in self._detectors
+            if d.on_lowered
+        }
         self._aws_secret = aws_secret_near_key_id()
-        self._email_key = email_key
-        self._pseudonyms: dict[str, str] = {}
+        self._emails = None if email_key is None else EmailPseudonyms(email_key)
+        self._cache: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
+        self._cache_chars = 0
+        self._cache_limit = cache_chars
 
     def redact_value(self, value: Any) -> Any:
         """The value with its strings redacted; the same object when nothing changed."""
@@ -76,13 +115,35 @@ class Redactor:
     def redact_text(self, text: str) -> str:
         if len(text) < _SHORTEST:
             return text
+        if len(text) < _CACHED_LENGTH or not self._cache_limit:
+            result, kinds = self._redact_text(text)
+            self.counts.update(kinds)
+            return result
+        hit = self._cache.get(text)
+        if hit is not None:
+            self._cache.move_to_end(text)
+        else:
+            hit = self._redact_text(text)
+            self._cache[text] = hit
+            self._cache_chars += len(text) + len(hit[0])
+            while self._cache_chars > self._cache_limit:
+                old, (old_result, _) = self._cache.popitem(last=False)
+                self._cache_chars -= len(old) + len(old_result)
+        self.counts.update(hit[1])
+        return hit[0]
+
+    def _redact_text(self, text: str) -> tuple[str, tuple[str, ...]]:
+        """The redacted text and the kinds replaced, in order."""
+        kinds: tuple[str, ...] = ()
         if self._detectors:
             spans = self._find_secrets(text)
             if spans:
                 text = self._replace(text, spans)
-        if self._email_key is not None and "@" in text:
-            text = _EMAIL.sub(self._pseudonym, text)
-        return text
+                kinds = tuple(kind for _, _, kind in spans)
+        if self._emails is not None:
+            text, count = self._emails.replace(text)
+            kinds += ("email",) * count
+        return text, kinds
 
     def _redact_dict(self, obj: dict[Any, Any]) -> dict[Any, Any]:
         changed = None
@@ -125,17 +186,27 @@ class Redactor:
 
     def _find_secrets(self, text: str) -> list[tuple[int, int, str]]:
         lowered = text.lower()
-        present = {n for n in self._needles if n in lowered}
+        present = self._present(lowered)
         if not present:
             return []
         found: list[_Found] = []
+        same_length = len(lowered) == len(text)
         for detector in self._detectors:
             if present.isdisjoint(detector.needles):
                 continue
-            for match in detector.pattern.finditer(text):
+            if not detector.on_lowered:
+                matches = detector.pattern.finditer(text)
+            elif same_length:
+                needles = present.intersection(detector.needles)
+                matches = _matches_at(detector.pattern, lowered, needles)
+            else:
+                matches = self._case_insensitive[id(detector)].finditer(text)
+            for match in matches:
                 group = match.lastindex or 0 if detector.group == -1 else detector.group
                 start, end = match.span(group)
-                if start < 0 or (detector.accept and not detector.accept(match.group(group))):
+                if start < 0 or (detector.accept and not detector.accept(text[start:end])):
+                    continue
+                if detector.name_ok and not detector.name_ok(_name_before(text, match, detector)):
                     continue
                 if detector.tail is not None:
                     end = detector.tail.match(text, end).end()  # type: ignore[union-attr]
@@ -168,24 +239,6 @@ class Redactor:
         for start, end, kind in spans:
             pieces.append(text[position:start])
             pieces.append(f"[REDACTED:{kind}]")
-            self.counts[kind] += 1
             position = end
         pieces.append(text[position:])
         return "".join(pieces)
-
-    def _pseudonym(self, match: re.Match[str]) -> str:
-        address = match.group()
-        if (
-            match.group(3).lower() in _NOT_TLDS
-            or match.group(1).lower() in _NOT_PEOPLE
-            or _PSEUDONYM.fullmatch(address)
-        ):
-            return address
-        self.counts["email"] += 1
-        key = address.lower()
-        pseudonym = self._pseudonyms.get(key)
-        if pseudonym is None:
-            assert self._email_key is not None
-            digest = hmac.new(self._email_key, key.encode("utf-8"), hashlib.sha256).hexdigest()
-            pseudonym = self._pseudonyms[key] = f"user-{digest[:12]}@example.com"
-        return pseudonym
