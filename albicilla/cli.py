@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="seconds streams may finish after SIGTERM (PROXY_GRACEFUL_TIMEOUT, 30)",
     )
+    parser.add_argument(
+        "--redact-logs",
+        action="store_true",
+        default=None,
+        help="replace secrets in logged bodies with [REDACTED:<kind>] (PROXY_REDACT_LOGS, off)",
+    )
     return parser
 
 

@@ -25,6 +25,7 @@ _ENV = {
     "workers": "PROXY_WORKERS",
     "worker_connections": "PROXY_WORKER_CONNECTIONS",
     "graceful_timeout": "PROXY_GRACEFUL_TIMEOUT",
+    "redact_logs": "PROXY_REDACT_LOGS",
 }
 
 
@@ -41,6 +42,7 @@ class Settings:
     workers: int = 2
     worker_connections: int = 1000
     graceful_timeout: int = 30
+    redact_logs: bool = False
     # Base URL without a trailing "/v1", so "/v1/..." paths can be appended as they came.
     upstream_base: str = field(init=False)
 
@@ -82,6 +84,11 @@ _PARSERS = {
     "connect_timeout": float,
     "read_timeout": float,
     "graceful_timeout": int,
+    "redact_logs": lambda value: _BOOLEANS[value.lower()],
+}
+_BOOLEANS = {
+    **dict.fromkeys(("1", "true", "yes", "on"), True),
+    **dict.fromkeys(("0", "false", "no", "off"), False),
 }
 
 
@@ -95,7 +102,7 @@ def _parse(name: str, value: object) -> object:
         return value
     try:
         return parser(value)
-    except ValueError:
+    except (ValueError, KeyError):
         raise ConfigError(f"invalid value for {_ENV[name]}: {value!r}") from None
 
 

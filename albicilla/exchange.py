@@ -31,6 +31,7 @@ class Exchange:
         request: Any,
         stream: bool,
         arrived: float | None = None,
+        redact: Callable[[Any], Any] | None = None,
     ) -> None:
         self.store = store
         self.endpoint = endpoint
@@ -38,6 +39,8 @@ class Exchange:
         self.request = request
         self.stream = stream
         self.arrived = time.time() if arrived is None else arrived
+        # Applied to the logged values only: what went upstream and back is never touched.
+        self.redact = redact
         self.status = 0
         # For a stream in progress: returns the completion rebuilt so far.
         self.partial_response: Callable[[], Any] | None = None
@@ -60,6 +63,9 @@ class Exchange:
         if status is not None:
             self.status = status
         record = self.record(response=response, complete=complete, error=error)
+        if self.redact is not None:
+            for key in ("request", "response", "error"):
+                record[key] = self.redact(record[key])
         arrived = datetime.fromtimestamp(self.arrived, UTC)
         name = session_file_name(self.session_id)
         return self.store.append(arrived.strftime("%Y-%m-%d"), name, serialize_record(record))

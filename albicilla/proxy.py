@@ -47,6 +47,7 @@ def chat_completions() -> Response:
         request=payload,
         stream=payload.get("stream") is True,
         arrived=arrived,
+        redact=state.redactor.redact_value if state.redactor else None,
     )
     stop_watching = watch_for_hangup(request.environ)
     try:
