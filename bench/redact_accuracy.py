@@ -102,12 +102,16 @@ def decoded_strings(value: Any) -> Iterator[str]:
 
 def convert(logs: str, output: str, *extra: str) -> tuple[Counter[str], str]:
     """Run the converter in this process; its redaction counts and its summary line."""
+    return run_converter(logs, output, "--redact", *extra)
+
+
+def run_converter(logs: str, output: str, *extra: str) -> tuple[Counter[str], str]:
     from albicilla.conv.cli import main
 
     err = io.StringIO()
     stderr, sys.stderr = sys.stderr, err
     try:
-        status = main(["--logs", logs, "--output", output, "--redact", *extra])
+        status = main(["--logs", logs, "--output", output, *extra])
     finally:
         sys.stderr = stderr
     summary = err.getvalue().strip().splitlines()[-1]
@@ -121,8 +125,11 @@ def convert(logs: str, output: str, *extra: str) -> tuple[Counter[str], str]:
     return counts, summary
 
 
-def measure_planted(root: str, seed: int) -> dict[str, Counter[str]]:
-    """Per kind: how many were planted, found (no trace left), and labelled with their kind."""
+def measure_planted(root: str, seed: int, redact: bool = True) -> dict[str, Counter[str]]:
+    """Per kind: how many were planted, found (no trace left), and labelled with their kind.
+
+    `redact=False` runs the converter without --redact: the measure must then find nothing.
+    """
     logs, output = os.path.join(root, "planted"), os.path.join(root, "planted-out")
     cases: dict[str, tuple[Planted, str]] = {}
     os.makedirs(os.path.join(logs, "2026-11-26"))
@@ -132,7 +139,7 @@ def measure_planted(root: str, seed: int) -> dict[str, Counter[str]]:
             cases[name] = (planted, place)
             with open(os.path.join(logs, "2026-11-26", name + ".jsonl"), "w") as handle:
                 handle.write(session_record(place, planted.text))
-    convert(logs, output, "--no-json-tool-calls")
+    run_converter(logs, output, "--no-json-tool-calls", *(["--redact"] if redact else []))
     result: dict[str, Counter[str]] = {}
     for name, (planted, place) in cases.items():
         with open(os.path.join(output, "2026-11-26", name + ".jsonl"), encoding="utf-8") as f:
