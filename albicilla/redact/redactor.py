@@ -25,7 +25,7 @@ _SHORTEST = 6
 _AWS_WINDOW = 300
 # Results for long strings are kept (least recently used out first): an agent resends its whole
 # history on every call, so the proxy sees each long message again and again.
-_CACHED_LENGTH = 256
+_CACHED_LENGTH = 24
 CACHE_CHARS = 8_000_000
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 # (generic, start, end, kind) of one detected secret.
@@ -93,6 +93,7 @@ class Redactor:
         self._cache: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
         self._cache_chars = 0
         self._cache_limit = cache_chars
+        self._secret_names: dict[str, bool] = {}  # dict key -> whether it names a secret
 
     def redact_value(self, value: Any) -> Any:
         """The value with its strings redacted; the same object when nothing changed."""
@@ -117,7 +118,8 @@ class Redactor:
             return text
         if len(text) < _CACHED_LENGTH or not self._cache_limit:
             result, kinds = self._redact_text(text)
-            self.counts.update(kinds)
+            if kinds:
+                self.counts.update(kinds)
             return result
         hit = self._cache.get(text)
         if hit is not None:
@@ -129,7 +131,8 @@ class Redactor:
             while self._cache_chars > self._cache_limit:
                 old, (old_result, _) = self._cache.popitem(last=False)
                 self._cache_chars -= len(old) + len(old_result)
-        self.counts.update(hit[1])
+        if hit[1]:
+            self.counts.update(hit[1])
         return hit[0]
 
     def _redact_text(self, text: str) -> tuple[str, tuple[str, ...]]:
@@ -166,12 +169,14 @@ class Redactor:
 
     def _names_secret(self, key: Any, value: str) -> bool:
         """`{"password": "hunter2"}`: the key says what the value is."""
-        return (
-            self._secret_key is not None
-            and type(key) is str
-            and self._secret_key.fullmatch(key) is not None
-            and self._check_value.accepts_whole_string(value)  # type: ignore[union-attr]
-        )
+        if self._secret_key is None or type(key) is not str:
+            return False
+        names = self._secret_names.get(key)
+        if names is None:
+            if len(self._secret_names) > 10_000:  # keys are a small vocabulary; bound it anyway
+                self._secret_names.clear()
+            names = self._secret_names[key] = self._secret_key.fullmatch(key) is not None
+        return names and self._check_value.accepts_whole_string(value)  # type: ignore[union-attr]
 
     def _redact_arguments(self, text: str) -> str:
         """Tool-call arguments: redact inside the JSON, so they stay valid JSON."""
