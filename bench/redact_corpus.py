@@ -121,6 +121,14 @@ def planted_secrets(rng: random.Random) -> list[Planted]:
     )
     basic = base64.b64encode(f"admin:{_rand(rng, ALNUM, 12)}".encode()).decode()
     plant("basic_auth", "Authorization: Basic {}", basic)
+    npm = "npm_" + _rand(rng, ALNUM, 36)
+    plant("npm_token", "//registry.npmjs.org/:_authToken={}\nalways-auth=true", npm)
+    plant("npm_token", "NPM_TOKEN={}", "npm_" + _rand(rng, ALNUM, 36))
+    plant("pypi_token", "password = {}", "pypi-AgEIcHlwaS5vcmc" + _rand(rng, URLSAFE, 120))
+    sendgrid = f"SG.{_rand(rng, URLSAFE, 22)}.{_rand(rng, URLSAFE, 43)}"
+    plant("sendgrid_key", "sg = SendGridAPIClient('{}')", sendgrid)
+    azure = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={};EndpointSuffix=x"
+    plant("azure_storage_key", azure, _rand(rng, B64, 86) + "==")
     plant("secret_assignment", "DB_PASSWORD={}\nDEBUG=1", _rand(rng, ALNUM, 14))
     plant("secret_assignment", 'password: "{}"', _rand(rng, ALNUM + "!#%", 12))
     plant("secret_assignment", "SECRET_KEY='{}'", _rand(rng, ALNUM, 50))

@@ -46,11 +46,15 @@ def _tail(chars: str) -> re.Pattern[str]:
 def _library_detectors() -> list[Detector]:
     """Detectors whose patterns (and checks) come from detect-secrets' plugins."""
     from detect_secrets.plugins.aws import AWSKeyDetector
+    from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
     from detect_secrets.plugins.basic_auth import BasicAuthDetector
     from detect_secrets.plugins.github_token import GitHubTokenDetector
     from detect_secrets.plugins.gitlab_token import GitLabTokenDetector
     from detect_secrets.plugins.jwt import JwtTokenDetector
+    from detect_secrets.plugins.npm import NpmDetector
     from detect_secrets.plugins.openai import OpenAIDetector
+    from detect_secrets.plugins.pypi_token import PypiTokenDetector
+    from detect_secrets.plugins.sendgrid import SendGridDetector
     from detect_secrets.plugins.slack import SlackDetector
     from detect_secrets.plugins.stripe import StripeDetector
 
@@ -97,6 +101,14 @@ def _library_detectors() -> list[Detector]:
             accept=JwtTokenDetector.is_formally_valid,
         ),
         Detector("url_password", BasicAuthDetector.denylist[0], ("://",), group=1),
+        *(
+            Detector("pypi_token", bounded(p), ("pypi-ag",), tail=key_tail)
+            for p in PypiTokenDetector.denylist
+        ),
+        Detector("sendgrid_key", bounded(SendGridDetector.denylist[0]), ("sg.",), tail=key_tail),
+        # The rest of the .npmrc line is the token.
+        Detector("npm_token", NpmDetector.denylist[0], (":_authtoken",), group=1),
+        Detector("azure_storage_key", AzureStorageKeyDetector.denylist[0], ("accountkey=",)),
     ]
 
 
@@ -147,6 +159,7 @@ def _added_detectors() -> list[Detector]:
         ),
         key("github_token", r"github_pat_[A-Za-z0-9_]{60,}", "github_pat_"),
         key("stripe_key", r"(?:sk|rk)_test_[0-9a-zA-Z]{24,}", "k_test_"),
+        key("npm_token", r"npm_[A-Za-z0-9]{36}", "npm_"),
         # ~/.aws/credentials and .env files write the secret unquoted.
         Detector(
             "aws_secret_access_key",
