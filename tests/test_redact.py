@@ -125,6 +125,14 @@ def test_truncated_pem_block_is_redacted_to_the_end_of_its_body(redactor: Redact
     assert redactor.redact_text(text) == "[REDACTED:private_key]"
 
 
+def test_putty_key_file_is_redacted_to_its_mac_line(redactor: Redactor) -> None:
+    text = (
+        "PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\nPublic-Lines: 1\nAAAAB3NzaC1yc2E\n"
+        "Private-Lines: 1\nAAAAgQC1x2Y3z\nPrivate-MAC: 8a9b0c1d2e3f\nnext line"
+    )
+    assert redactor.redact_text(text) == "[REDACTED:private_key]\nnext line"
+
+
 def test_dict_key_that_names_a_secret_redacts_its_value(redactor: Redactor) -> None:
     value = {"api_key": "abcd1234efgh", "secretName": "tls-cert", "password": "<your-password>"}
     assert redactor.redact_value(value) == {
