@@ -192,3 +192,14 @@ def test_file_names_and_ssh_logins_are_not_emails() -> None:
 
 def test_secrets_only_redactor_leaves_emails() -> None:
     assert Redactor().redact_text("write to bob@corp.io") == "write to bob@corp.io"
+
+
+def test_repeated_long_arguments_are_counted_every_time() -> None:
+    """The proxy sees a history's arguments again on every call: cached, still counted."""
+    redactor = Redactor()
+    counts = redactor.counts
+    arguments = json.dumps({"path": "a.py", "content": "x = 1\n" * 100 + f"# {GITHUB}\n"})
+    outs = [redactor.redact_value({"arguments": arguments}) for _ in range(3)]
+    assert outs[0] == outs[1] == outs[2]
+    assert json.loads(outs[0]["arguments"])["content"].endswith("# [REDACTED:github_token]\n")
+    assert redactor.counts is counts and counts == {"github_token": 3}

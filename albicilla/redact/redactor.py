@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .assignments import build_assignment_detector
@@ -30,6 +30,9 @@ CACHE_CHARS = 8_000_000
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 # (generic, start, end, kind) of one detected secret.
 _Found = tuple[bool, int, int, str]
+# A cache key: a text, or ("arguments", text) for tool-call arguments.
+_Key = str | tuple[str, str]
+_Redact = Callable[[str], tuple[str, tuple[str, ...]]]
 
 
 def _matches_at(
@@ -90,7 +93,7 @@ class Redactor:
         }
         self._aws_secret = aws_secret_near_key_id()
         self._emails = None if email_key is None else EmailPseudonyms(email_key)
-        self._cache: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
+        self._cache: OrderedDict[_Key, tuple[str, tuple[str, ...]]] = OrderedDict()
         self._cache_chars = 0
         self._cache_limit = cache_chars
         self._secret_names: dict[str, bool] = {}  # dict key -> whether it names a secret
@@ -116,24 +119,26 @@ class Redactor:
     def redact_text(self, text: str) -> str:
         if len(text) < _SHORTEST:
             return text
+        return self._cached(text, text, self._redact_text)
+
+    def _cached(self, key: _Key, text: str, redact: _Redact) -> str:
+        """`redact(text)`, remembered under `key` for long texts; its kinds counted either way."""
         if len(text) < _CACHED_LENGTH or not self._cache_limit:
-            result, kinds = self._redact_text(text)
-            if kinds:
-                self.counts.update(kinds)
-            return result
-        hit = self._cache.get(text)
-        if hit is not None:
-            self._cache.move_to_end(text)
+            result, kinds = redact(text)
         else:
-            hit = self._redact_text(text)
-            self._cache[text] = hit
-            self._cache_chars += len(text) + len(hit[0])
-            while self._cache_chars > self._cache_limit:
-                old, (old_result, _) = self._cache.popitem(last=False)
-                self._cache_chars -= len(old) + len(old_result)
-        if hit[1]:
-            self.counts.update(hit[1])
-        return hit[0]
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+            else:
+                hit = self._cache[key] = redact(text)
+                self._cache_chars += len(text) + len(hit[0])
+                while self._cache_chars > self._cache_limit:
+                    old, (old_result, _) = self._cache.popitem(last=False)
+                    self._cache_chars -= len(old if type(old) is str else old[1]) + len(old_result)
+            result, kinds = hit
+        if kinds:
+            self.counts.update(kinds)
+        return result
 
     def _redact_text(self, text: str) -> tuple[str, tuple[str, ...]]:
         """The redacted text and the kinds replaced, in order."""
@@ -179,15 +184,27 @@ class Redactor:
         return names and self._check_value.accepts_whole_string(value)  # type: ignore[union-attr]
 
     def _redact_arguments(self, text: str) -> str:
-        """Tool-call arguments: redact inside the JSON, so they stay valid JSON."""
-        if text.lstrip()[:1] in ("{", "["):
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                return self.redact_text(text)
+        """Tool-call arguments: redact inside the JSON, so they stay valid JSON.
+
+        Cached like text: an edit tool's arguments hold a whole file, resent on every call.
+        """
+        return self._cached(("arguments", text), text, self._redact_arguments_uncached)
+
+    def _redact_arguments_uncached(self, text: str) -> tuple[str, tuple[str, ...]]:
+        if text.lstrip()[:1] not in ("{", "["):
+            return self._redact_text(text)
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return self._redact_text(text)
+        # The walk counts into self.counts: give it a fresh one, so the kinds found here can be
+        # cached with the result (and counted by the caller), then put the run's counter back.
+        outer, self.counts = self.counts, Counter()
+        try:
             new = self.redact_value(parsed)
-            return text if new is parsed else _encode(new)
-        return self.redact_text(text)
+        finally:
+            inner, self.counts = self.counts, outer
+        return (text if new is parsed else _encode(new)), tuple(inner.elements())
 
     def _find_secrets(self, text: str) -> list[tuple[int, int, str]]:
         lowered = text.lower()
