@@ -8,9 +8,8 @@ secret, to a few substring searches. detect-secrets is imported only by `build_d
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 # A token found by a fixed-length pattern often goes on (newer, longer key formats): the
 # redaction extends over these characters so no tail of the secret is left behind.
@@ -203,41 +202,6 @@ def _mixed_case(secret: str) -> bool:
 
 def _has_digit(secret: str) -> bool:
     return any(c.isdigit() for c in secret)
-
-
-def needle_finder(needles: Iterable[str]) -> Callable[[str], set[str]]:
-    """A function giving the needles present in a lower-cased text, in one regex pass.
-
-    One trie-shaped pattern is about three times faster than a substring search per needle; a
-    needle found implies the needles inside it (`key` in `private key`).
-    """
-    trie: dict[str, Any] = {}
-    for needle in needles:
-        node = trie
-        for char in needle:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def alternatives(node: dict[str, Any]) -> str:
-        branches = [re.escape(c) + alternatives(sub) for c, sub in sorted(node.items()) if c]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    # Not in a lookahead (which would find overlapping needles too) because that defeats
-    # `re`'s first-character skip and costs four times as much; a needle hidden by an overlap
-    # with another (the end of one the start of the next) is not a case any of ours has.
-    findall = re.compile(alternatives(trie)).findall
-    inside = {n: {m for m in needles if m in n} for n in needles}
-
-    def present(lowered: str) -> set[str]:
-        found: set[str] = set()
-        for needle in set(findall(lowered)):
-            found |= inside[needle]
-        return found
-
-    return present
 
 
 def build_detectors() -> list[Detector]:

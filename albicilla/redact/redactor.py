@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from .assignments import build_assignment_detector
-from .detectors import Detector, aws_secret_near_key_id, build_detectors, needle_finder
+from .detectors import Detector, aws_secret_near_key_id, build_detectors
 from .emails import EmailPseudonyms
+from .prefilter import matches_at, needle_finder
 
 # No detector matches fewer characters than this (an e-mail address: `a@b.cd`).
 _SHORTEST = 6
@@ -33,25 +34,6 @@ _Found = tuple[bool, int, int, str]
 # A cache key: a text, or ("arguments", text) for tool-call arguments.
 _Key = str | tuple[str, str]
 _Redact = Callable[[str], tuple[str, tuple[str, ...]]]
-
-
-def _matches_at(
-    pattern: re.Pattern[str], subject: str, needles: Iterable[str]
-) -> Iterator[re.Match[str]]:
-    """Non-overlapping matches of a pattern that starts with a needle, tried only at needles."""
-    starts = []
-    for needle in needles:
-        at = subject.find(needle)
-        while at >= 0:
-            starts.append(at)
-            at = subject.find(needle, at + 1)
-    covered = 0
-    for at in sorted(starts):
-        if at >= covered:
-            match = pattern.match(subject, at)
-            if match:
-                covered = match.end()
-                yield match
 
 
 def _name_before(text: str, match: re.Match[str], detector: Detector) -> str:
@@ -220,7 +202,7 @@ class Redactor:
                 matches = detector.pattern.finditer(text)
             elif same_length:
                 needles = present.intersection(detector.needles)
-                matches = _matches_at(detector.pattern, lowered, needles)
+                matches = matches_at(detector.pattern, lowered, needles)
             else:
                 matches = self._case_insensitive[id(detector)].finditer(text)
             for match in matches:
