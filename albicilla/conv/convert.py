@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import IO
 
+from ..redact import Redactor
 from .apis import to_exchange
 from .apis.common import BAD_MESSAGES, Context
 from .chains import ResponseChains
@@ -45,6 +47,9 @@ class Stats:
     folded: int = 0  # used records whose every reply lives on inside a longer conversation
     # items and blocks with no chat form (hosted tool calls, redacted thinking), by kind
     dropped_items: Counter[str] = field(default_factory=Counter)
+    # Secrets replaced (and e-mail pseudonyms written) by kind; `redacting` when either was asked.
+    redactions: Counter[str] = field(default_factory=Counter)
+    redacting: bool = False
 
     def summary(self) -> str:
         skipped = sum(self.skipped.values())
@@ -55,7 +60,7 @@ class Stats:
             f"{self.damaged} damaged lines, {self.conversations} conversations written, "
             f"{self.invalid_arguments} invalid tool arguments"
             + (f", {dropped} items dropped{_by_kind(self.dropped_items)}" if dropped else "")
-            + self._dropped()
+            + self._dropped() + self._redaction_summary()
         )
 
     def _dropped(self) -> str:
@@ -63,6 +68,12 @@ class Stats:
             return ""
         reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.dropped_lines.items()))
         return f", {sum(self.dropped_lines.values())} lines dropped ({reasons})"
+
+    def _redaction_summary(self) -> str:
+        if not self.redacting:
+            return ""
+        total = sum(self.redactions.values())
+        return f", {total} redactions{_by_kind(self.redactions)}"
 
 
 def _by_kind(counts: Counter[str]) -> str:
@@ -79,6 +90,10 @@ class Options:
     verbose: bool = False
     report: str | None = None  # where to write the JSON integrity report
     tools_as_string: bool = False  # hf: `tools` as one JSON string
+    redact: bool = False
+    anonymize_emails: bool = False
+    # Keys the e-mail pseudonyms; None: a random key for this run, kept nowhere.
+    redaction_key: bytes | None = None
 
 
 class ConvertError(Exception):
@@ -103,6 +118,9 @@ def convert(options: Options, err: IO[str]) -> Stats:
     stats = Stats()
     report = Report(options.format) if options.report is not None else None
     context = Context(stats.dropped_items, ResponseChains([f.path for f in files]))
+    redactor = _redactor(options)
+    if redactor is not None:
+        stats.redacting, stats.redactions = True, redactor.counts
     single = None
     try:
         os.makedirs(options.output, exist_ok=True)
@@ -110,7 +128,9 @@ def convert(options: Options, err: IO[str]) -> Stats:
             single = _AtomicFile(os.path.join(options.output, SINGLE_FILE_NAME))
         for number, session in enumerate(files, 1):
             target = (SINGLE_FILE_NAME, stats.conversations) if single else (session.label, 0)
-            lines = _convert_session(session, options, stats, context, err, report, target)
+            lines = _convert_session(
+                session, options, stats, context, err, report, target, redactor
+            )
             if single is not None:
                 single.write_lines(lines)
             elif lines:
@@ -137,6 +157,15 @@ def convert(options: Options, err: IO[str]) -> Stats:
     return stats
 
 
+def _redactor(options: Options) -> Redactor | None:
+    if not (options.redact or options.anonymize_emails):
+        return None
+    key = None
+    if options.anonymize_emails:
+        key = options.redaction_key or secrets.token_bytes(32)
+    return Redactor(secrets=options.redact, email_key=key)
+
+
 def _describe(exc: OSError) -> str:
     return f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
 
@@ -161,6 +190,7 @@ def _convert_session(
     err: IO[str],
     report: Report | None = None,
     target: tuple[str, int] = ("", 0),
+    redactor: Redactor | None = None,
 ) -> list[str]:
     """The output lines of one session file; `target` is their output file and its lines so far."""
     stats.files += 1
@@ -189,6 +219,9 @@ def _convert_session(
     write = WRITERS[options.format]
     lines: list[str] = []
     for messages, tools in folder.conversations():
+        if redactor is not None:
+            # After the fold, so redaction never changes what folds together.
+            messages, tools = redactor.redact_value(messages), redactor.redact_value(tools)
         formatted = write(messages, tools)
         stats.invalid_arguments += formatted.invalid_arguments
         if formatted.line is not None:

@@ -110,6 +110,8 @@ class Report:
                 for name in sorted(self.calls.keys() | self.errors.keys())
             },
             "models": _sorted(self.models),
+            # secrets and e-mail addresses replaced, by kind (empty without --redact)
+            "redactions": _sorted(stats.redactions),
             "usage": {"records_with_usage": self.with_usage, **self.usage},
         }
 
