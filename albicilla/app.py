@@ -12,6 +12,7 @@ from .apis import error_body_for
 from .config import Settings
 from .errors import ProxyError, error_body
 from .logstore import LogStore
+from .redact import Redactor
 from .upstream import Upstream
 
 
@@ -20,13 +21,18 @@ class ProxyState:
     settings: Settings
     store: LogStore
     upstream: Upstream
+    # Built once per worker when --redact-logs is on: it redacts each record before it is written.
+    redactor: Redactor | None = None
 
 
 def build_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.load()
     app = Flask("albicilla")
     app.extensions["albicilla"] = ProxyState(
-        settings=settings, store=LogStore(settings.log_root), upstream=Upstream(settings)
+        settings=settings,
+        store=LogStore(settings.log_root),
+        upstream=Upstream(settings),
+        redactor=Redactor() if settings.redact_logs else None,
     )
     app.register_blueprint(proxy.bp)
 

@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--instance", help="name recorded in every record (PROXY_INSTANCE, the host name)"
     )
+    parser.add_argument(
+        "--redact-logs",
+        action="store_true",
+        default=None,
+        help="replace secrets in logged bodies with [REDACTED:<kind>] (PROXY_REDACT_LOGS, off)",
+    )
     return parser
 
 

@@ -28,6 +28,7 @@ _ENV = {
     "worker_connections": "PROXY_WORKER_CONNECTIONS",
     "graceful_timeout": "PROXY_GRACEFUL_TIMEOUT",
     "instance": "PROXY_INSTANCE",
+    "redact_logs": "PROXY_REDACT_LOGS",
 }
 
 
@@ -48,6 +49,7 @@ class Settings:
     graceful_timeout: int = 30
     # Recorded in every record, so logs merged from several hosts say where each was captured.
     instance: str = ""
+    redact_logs: bool = False
     # Base URL without a trailing "/v1", so "/v1/..." paths can be appended as they came.
     upstream_base: str = field(init=False)
     anthropic_base: str = field(init=False)
@@ -94,6 +96,11 @@ _PARSERS = {
     "connect_timeout": float,
     "read_timeout": float,
     "graceful_timeout": int,
+    "redact_logs": lambda value: _BOOLEANS[value.lower()],
+}
+_BOOLEANS = {
+    **dict.fromkeys(("1", "true", "yes", "on"), True),
+    **dict.fromkeys(("0", "false", "no", "off"), False),
 }
 
 
@@ -107,7 +114,7 @@ def _parse(name: str, value: object) -> object:
         return value
     try:
         return parser(value)
-    except ValueError:
+    except (ValueError, KeyError):
         raise ConfigError(f"invalid value for {_ENV[name]}: {value!r}") from None
 
 

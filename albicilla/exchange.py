@@ -32,6 +32,7 @@ class Exchange:
         stream: bool,
         arrived: float | None = None,
         instance: str | None = None,
+        redact: Callable[[Any], Any] | None = None,
     ) -> None:
         self.store = store
         self.instance = instance
@@ -40,6 +41,8 @@ class Exchange:
         self.request = request
         self.stream = stream
         self.arrived = time.time() if arrived is None else arrived
+        # Applied to the logged values only: what went upstream and back is never touched.
+        self.redact = redact
         self.status = 0
         # For a stream in progress: returns the response rebuilt so far, and interrupts the
         # relay so that it tells the client the worker is stopping.
@@ -64,6 +67,9 @@ class Exchange:
         if status is not None:
             self.status = status
         record = self.record(response=response, complete=complete, error=error)
+        if self.redact is not None:
+            for key in ("request", "response", "error"):
+                record[key] = self.redact(record[key])
         arrived = datetime.fromtimestamp(self.arrived, UTC)
         name = session_file_name(self.session_id)
         return self.store.append(arrived.strftime("%Y-%m-%d"), name, serialize_record(record))

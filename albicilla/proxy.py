@@ -53,6 +53,7 @@ def logged_exchange(api: LoggedApi) -> Response:
         stream=payload.get("stream") is True,
         arrived=arrived,
         instance=state.settings.instance,
+        redact=state.redactor.redact_value if state.redactor else None,
     )
     stop_watching = watch_for_hangup(request.environ)
     try:

@@ -9,6 +9,8 @@ MAX_EVENT_BYTES = 8 * 1024 * 1024
 # a flood of tiny data lines is bounded by the memory it takes, not only by its text.
 _LINE_COST = 64
 _BOM = b"\xef\xbb\xbf"
+# A hostile or broken upstream must not grow a record without bound through notes.
+MAX_NOTES = 20
 
 
 class SSEDecoder:
@@ -24,7 +26,11 @@ class SSEDecoder:
     64 bytes more); each drop is reported to `on_note`.
     """
 
+    # APIs whose streams end otherwise (a terminal event) set this False: no note for its absence.
+    ends_with_done = True
+
     def __init__(self, max_bytes: int = MAX_EVENT_BYTES) -> None:
+        self._notes: list[str] = []
         self._max = max_bytes
         self._partial: list[bytes] = []  # pieces of a line whose end has not arrived yet
         # Their length, counted from the first chunk without a line break on (until then the one
@@ -45,8 +51,17 @@ class SSEDecoder:
     def on_event(self, event: str, data: str) -> None:
         """One complete event: its `event` field ("" when none came) and its data."""
 
+    @property
+    def notes(self) -> list[str]:
+        return list(self._notes)
+
     def on_note(self, note: str) -> None:
-        """Something dropped or missing, e.g. an oversized line, or [DONE] at the close."""
+        """Something dropped or missing, e.g. an oversized line, or [DONE] at the close; the
+        first MAX_NOTES are kept in `notes`."""
+        if len(self._notes) < MAX_NOTES:
+            self._notes.append(note)
+        elif len(self._notes) == MAX_NOTES:
+            self._notes.append("further notes dropped")
 
     def feed(self, chunk: bytes) -> None:
         """Take the next bytes of the stream; the events they complete go to `on_event`."""
@@ -117,7 +132,7 @@ class SSEDecoder:
             return
         self.feed(b"\n\n")  # the line break, then the blank line, that did not come
         self._closed = True
-        if not self._done:
+        if not self._done and self.ends_with_done:
             self.on_note("stream ended without [DONE]")
 
     def _drop_line(self) -> None:

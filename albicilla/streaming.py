@@ -14,7 +14,6 @@ _TEXT_KEYS = frozenset({"content", "refusal", "reasoning_content", "reasoning"})
 # Rebuilt here (object, choices) or random padding without meaning (obfuscation; the SDK drops it).
 _NOT_CARRIED = frozenset({"object", "choices", "obfuscation"})
 # A hostile or broken upstream must not grow the record without bound through notes.
-_MAX_NOTES = 20
 _CALL_KEYS = frozenset({"index", "id", "type", "function"})
 # Choice keys with a rule of their own, or (message) that must not override the rebuilt one.
 _CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs", "message"})
@@ -188,7 +187,6 @@ class StreamRebuilder(SSEDecoder):
     def __init__(self) -> None:
         super().__init__()
         self._error: dict[str, Any] | None = None
-        self._notes: list[str] = []
         self._head: dict[str, Any] = {"id": None, "created": None, "model": None}
         self._tail: dict[str, Any] = {"usage": None, "system_fingerprint": None}
         self._choices: dict[int, _Choice] = {}
@@ -197,9 +195,6 @@ class StreamRebuilder(SSEDecoder):
     def error(self) -> dict[str, Any] | None:
         return self._error
 
-    @property
-    def notes(self) -> list[str]:
-        return list(self._notes)
 
     def completion(self) -> dict[str, Any]:
         head = self._head
@@ -209,11 +204,6 @@ class StreamRebuilder(SSEDecoder):
         result.update(self._tail)
         return result
 
-    def on_note(self, note: str) -> None:
-        if len(self._notes) < _MAX_NOTES:
-            self._notes.append(note)
-        elif len(self._notes) == _MAX_NOTES:
-            self._notes.append("further notes dropped")
 
     def on_event(self, event: str, data: str) -> None:
         try:

@@ -223,6 +223,8 @@ def test_no_secret_reaches_the_log_tree_or_the_process_logs(upstream, tmp_path):
 
 # --- 2. paths -----------------------------------------------------------------------------------
 
+MESSAGES_PATH = "/v1/messages"
+RESPONSES_PATH = "/v1/responses"
 HOSTILE_IDS = [
     "../escape", "../../../../../../tmp/escaped", "/etc/passwd", "/tmp/absolute", ".", "..", "...",
     "./.", "a/../../b", "a\\..\\..\\b", "C:\\Windows\\x", "nul\u0000byte", "\u0000", "x" * 5000,
@@ -251,7 +253,31 @@ def test_hostile_session_ids_stay_inside_the_root_one_file_each(upstream, tmp_pa
             answer = raw_exchange(proxy.port, http(
                 "POST", CHAT, {"Content-Type": "application/json", "X-Session-Id": session}, body))
             assert status_of(answer) == 200, session
-        everyone = HOSTILE_IDS + header_ids
+        # The clients' own session ids: Claude Code's metadata.user_id (both forms) and header,
+        # Codex's prompt_cache_key.
+        client_ids = []
+        for i, session in enumerate(HOSTILE_IDS[:16]):
+            cc, old, codex = f"cc{i}/{session}", f"old{i}/{session}", f"codex{i}/{session}"
+            client_ids += [cc, old, codex]
+            user_id = json.dumps({"device_id": "d", "account_uuid": "", "session_id": cc})
+            bodies = [(MESSAGES_PATH, {"model": "m", "max_tokens": 8, "messages": MESSAGES,
+                                       "metadata": {"user_id": user_id}}),
+                      (MESSAGES_PATH, {"model": "m", "max_tokens": 8, "messages": MESSAGES,
+                                       "metadata": {"user_id": f"user_x_account__session_{old}"}}),
+                      (RESPONSES_PATH, {"model": "m", "input": "hi", "prompt_cache_key": codex})]
+            for path, payload in bodies:
+                answer = raw_exchange(proxy.port, http(
+                    "POST", path, {"Content-Type": "application/json"},
+                    json.dumps(payload).encode()))
+                assert status_of(answer) == 200, (path, session)
+        for session in header_ids[:5]:
+            answer = raw_exchange(proxy.port, http(
+                "POST", MESSAGES_PATH, {"Content-Type": "application/json",
+                                        "X-Claude-Code-Session-Id": "cch" + session},
+                json.dumps({"model": "m", "max_tokens": 8, "messages": MESSAGES}).encode()))
+            assert status_of(answer) == 200, session
+            client_ids.append("cch" + session)
+        everyone = HOSTILE_IDS + header_ids + client_ids
         wait_for(lambda: len(list(log_root.rglob("*.jsonl"))) >= len(set(everyone)))
         time.sleep(0.2)
         assert_still_serving(proxy, pids)
@@ -302,7 +328,10 @@ def test_symlinks_in_the_log_tree_are_never_followed(upstream, tmp_path):
 
 def test_no_request_reaches_any_host_but_the_configured_upstream(upstream, tmp_path):
     log_root = tmp_path / "logs"
-    with watched_server() as evil, gunicorn(upstream.url, log_root, tmp_path, workers=2) as proxy:
+    # The Anthropic upstream is configured apart (the same fake server, by another name).
+    anthropic_up = upstream.url.replace("127.0.0.1", "localhost")
+    with watched_server() as evil, gunicorn(upstream.url, log_root, tmp_path, workers=2,
+                                            PROXY_ANTHROPIC_ENDPOINT=anthropic_up) as proxy:
         pids = worker_pids(proxy)
         other = f"127.0.0.1:{evil.port}"
         body = json.dumps({"model": "m", "messages": MESSAGES, "user": "tricks"}).encode()
@@ -335,6 +364,12 @@ def test_no_request_reaches_any_host_but_the_configured_upstream(upstream, tmp_p
             http("GET", "/v1/\\\\127.0.0.1/x"),
             http("CONNECT", f"{other}", {"Host": other}),
             http("OPTIONS", "*"),
+            http("POST", f"http://{other}{MESSAGES_PATH}", {**json_headers, "Host": other}, body),
+            http("POST", MESSAGES_PATH + f"?url=http://{other}/", {**json_headers,
+                                                                 "Host": other}, body),
+            http("POST", f"{MESSAGES_PATH}/..%2f..%2f{other}", json_headers, body),
+            http("POST", f"{MESSAGES_PATH}//{other}/v1/messages", json_headers, body),
+            http("POST", RESPONSES_PATH, {**json_headers, "X-Forwarded-Host": other}, body),
         ]
         clear_upstream(upstream)
         answers = [raw_exchange(proxy.port, attempt) for attempt in attempts]

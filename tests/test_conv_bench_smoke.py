@@ -20,15 +20,21 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_generator_writes_proxy_records_that_the_converter_reads(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
-    run(str(BENCH / "gen_agent_logs.py"), "--out", str(logs), "--mb", "0.5", "--seed", "7")
+    small = ("--mb", "0.5", "--seed", "7", "--max-steps", "6", "--result-words", "60")
+    run(str(BENCH / "gen_agent_logs.py"), "--out", str(logs), *small)
     files = sorted(logs.glob("*/*.jsonl"))
     assert files and all(f.parent.name.startswith("2026-11-") for f in files)
     first = json.loads(files[0].read_text(encoding="utf-8").splitlines()[0])
     assert {"timestamp", "session_id", "request", "response", "status", "complete"} <= set(first)
     assert first["response"]["object"] == "chat.completion"
+    # By default sessions take turns between a chat agent, Codex CLI and Claude Code.
+    endpoints = [
+        json.loads(f.read_text(encoding="utf-8").splitlines()[0])["endpoint"] for f in files
+    ]
+    assert set(endpoints) == {"/v1/chat/completions", "/v1/responses", "/v1/messages"}
 
     again = tmp_path / "again"
-    run(str(BENCH / "gen_agent_logs.py"), "--out", str(again), "--mb", "0.5", "--seed", "7")
+    run(str(BENCH / "gen_agent_logs.py"), "--out", str(again), *small)
     assert [f.read_bytes() for f in files] == [
         f.read_bytes() for f in sorted(again.glob("*/*.jsonl"))
     ]
@@ -37,6 +43,16 @@ def test_generator_writes_proxy_records_that_the_converter_reads(tmp_path: Path)
     summary = done.stderr.splitlines()[-1]
     assert summary.startswith(f"albicilla-conv: {len(files)} files, ")
     assert " 0 conversations written" not in summary
+
+
+def test_generator_writes_only_the_session_kinds_asked_for(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    gen = str(BENCH / "gen_agent_logs.py")
+    run(gen, "--out", str(logs), "--mb", "0.3", "--max-steps", "6", "--apis", "messages,chat")
+    files = sorted(logs.glob("*/*.jsonl"), key=lambda f: f.name)  # in the order written
+    endpoints = [json.loads(f.read_text().splitlines()[0])["endpoint"] for f in files]
+    kinds = ["/v1/messages", "/v1/chat/completions"]
+    assert len(endpoints) >= 2 and endpoints == [kinds[i % 2] for i in range(len(endpoints))]
 
 
 def test_bench_reports_every_phase_side_by_side(tmp_path: Path) -> None:

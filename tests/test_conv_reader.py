@@ -127,7 +127,8 @@ SKIPS = {
         "status not 200",
     ),
     "complete false": ({"complete": False}, "incomplete"),
-    "another endpoint": ({"endpoint": "/v1/responses"}, "other endpoint"),
+    "an endpoint not for training": ({"endpoint": "/v1/embeddings"}, "other endpoint"),
+    "a chat body on /v1/responses": ({"endpoint": "/v1/responses"}, "not a response"),
     "an error body with status 200": ({"response": {"error": {"message": "x"}}}, "no choices"),
     "a choice without a message": (
         {"response": {"object": "chat.completion", "choices": [{"index": 0}]}},

@@ -206,6 +206,7 @@ RECORDS = {
     "folded": 1,
     "folded_share": 0.1429,
     "by_endpoint": {"/v1/chat/completions": 9},
+    "dropped_items": {},  # a chat-only corpus: nothing without a chat form
 }
 MODELS = {"gpt-4.1": 1, "gpt-4.1-2025-04-14": 2, "gpt-4.1-mini": 1, "local-model": 5}
 USAGE = {
@@ -243,6 +244,7 @@ def test_report_of_the_default_format_counts_everything_exactly(logs: Path, tmp_
             "unknown_tool": {"calls": 1, "error_results": 0},
         },
         "models": MODELS,
+        "redactions": {},  # no --redact
         "usage": USAGE,
     }
 
@@ -433,3 +435,17 @@ def test_report_path_without_a_directory_goes_to_the_working_directory(
     monkeypatch.chdir(tmp_path)
     assert main(["--logs", str(logs), "--output", "out", "--report", "report.json"]) == 0
     assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["files"] == 2
+
+
+def test_report_counts_redactions_by_kind(tmp_path: Path) -> None:
+    record = {"timestamp": "2026-11-26T10:00:00.000000Z", "session_id": "s", "status": 200,
+              "complete": True, "endpoint": "/v1/chat/completions", "schema_version": 1,
+              "request": {"model": "m", "messages": [
+                  {"role": "user", "content": "my key is ghp_" + "a1B2" * 9 + " ok"}]},
+              "response": {"choices": [{"index": 0, "message": {
+                  "role": "assistant", "content": "Mail bob@corp.example about it."}}]}}
+    logs = tmp_path / "logs" / "2026-11-26"
+    logs.mkdir(parents=True)
+    (logs / "s.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    report = run_report(tmp_path / "logs", tmp_path, "--redact", "--anonymize-emails")
+    assert report["redactions"] == {"email": 1, "github_token": 1}

@@ -495,3 +495,25 @@ def test_streams_still_open_at_the_graceful_deadline_get_the_apis_error_frame(up
     for record in records:
         assert (record["complete"], record["error"]) == (False, "worker shutdown")
         assert wire.text_of(record).startswith("tok0 tok1 ")
+
+
+def test_redact_logs_leaves_no_planted_secret_under_the_log_root(upstream, tmp_path):
+    log_root = tmp_path / "logs"
+    secrets = ["sk-proj-" + "Ab3" * 16, "ghp_" + "x7Y" * 12, "AKIAIOSFODNN7EXAMPLE",
+               "hf_" + "QwErTy" * 6]
+    text = "Deploy with " + " and ".join(secrets) + " please."
+    with gunicorn(upstream.url, log_root, tmp_path, workers=1, PROXY_REDACT_LOGS="1") as proxy:
+        for endpoint in (CHAT, RESPONSES, MESSAGES):
+            for stream in (False, True):
+                body = wire.request_body(endpoint, text, **({"stream": True} if stream else {}))
+                answer = requests.post(proxy.url + endpoint, json=body, timeout=10, headers={
+                    "X-Session-Id": "redacted", "X-Scenario": "stream" if stream else "json"})
+                assert answer.status_code == 200
+        records = wait_records(log_root, "redacted", 6)
+        seen = requests.get(upstream.url + "/_requests", timeout=5).json()
+    logged = b"".join(p.read_bytes() for p in log_root.rglob("*") if p.is_file())
+    for secret in secrets:
+        assert secret.encode() not in logged
+        # What went upstream is untouched.
+        assert sum(secret in r["body"] for r in seen) >= 6
+    assert all("[REDACTED:" in json.dumps(r["request"]) for r in records)

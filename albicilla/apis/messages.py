@@ -13,10 +13,8 @@ from .messages_accumulate import MessageAccumulator
 PATH = "/v1/messages"
 SESSION_HEADER = "X-Claude-Code-Session-Id"
 # A hostile or broken upstream must not grow the record without bound through notes.
-_MAX_NOTES = 20
 _MAX_ERROR = 200  # characters of the record's `error` taken from an upstream error event
 # The base decoder's note for OpenAI streams; Anthropic streams never send [DONE].
-_NO_DONE = "stream ended without [DONE]"
 # NaN and Infinity are not JSON: in event data they become null, so the record stays JSON.
 _EVENT_JSON = json.JSONDecoder(parse_constant=lambda _: None)
 _ERROR_TYPES = {400: "invalid_request_error", 415: "invalid_request_error",
@@ -27,13 +25,14 @@ _ERROR_TYPES = {400: "invalid_request_error", 415: "invalid_request_error",
 class MessagesStream(SSEDecoder):
     """Anthropic events rebuilt into the Message the anthropic SDK accumulates; see DESIGN.md 9."""
 
+    ends_with_done = False  # a terminal event ends it; [DONE] may never come
+
     def __init__(self) -> None:
         super().__init__()
         self._message = MessageAccumulator(self.on_note)
         self._stopped = False
         self._error: Any = None
         self._outcome: str | None = None
-        self._notes: list[str] = []
         self._tail = b""  # what ends a cut event before the proxy's own, see end_frame
 
     @property
@@ -45,9 +44,6 @@ class MessagesStream(SSEDecoder):
         """The first error event's payload, or None."""
         return self._error
 
-    @property
-    def notes(self) -> list[str]:
-        return list(self._notes)
 
     def response(self) -> dict[str, Any] | None:
         return self._message.message()
@@ -87,13 +83,6 @@ class MessagesStream(SSEDecoder):
             return b"\n\n" if self._skip_lf else b"\n"  # after a CR, a lone LF only ends a CRLF
         return b""
 
-    def on_note(self, note: str) -> None:
-        if note == _NO_DONE:
-            return
-        if len(self._notes) < _MAX_NOTES:
-            self._notes.append(note)
-        elif len(self._notes) == _MAX_NOTES:
-            self._notes.append("further notes dropped")
 
     def on_event(self, event: str, data: str) -> None:
         try:

@@ -20,12 +20,10 @@ TERMINAL = frozenset({"response.completed", "response.incomplete", "response.fai
 SNAPSHOTS = frozenset({"response.created", "response.in_progress", "response.queued"})
 NO_TERMINAL = "upstream stream ended without response.completed"
 # A hostile or broken upstream must not grow the record without bound through notes.
-_MAX_NOTES = 20
 _MAX_ERROR_TEXT = 300
 # NaN and Infinity are not JSON; Python would accept them and the log line would not be JSON.
 _DECODER = json.JSONDecoder(parse_constant=lambda _: None)
 # The base decoder's note at a close without [DONE]: a Responses stream needs no [DONE].
-_NO_DONE_NOTE = "stream ended without [DONE]"
 
 
 class ResponsesStream(SSEDecoder):
@@ -35,6 +33,8 @@ class ResponsesStream(SSEDecoder):
     event changes the record (a `[DONE]`, if one comes, ends the decoding anyway).
     """
 
+    ends_with_done = False  # a terminal event ends it; [DONE] may never come
+
     def __init__(self) -> None:
         super().__init__()
         self._snapshot: dict[str, Any] | None = None
@@ -43,7 +43,6 @@ class ResponsesStream(SSEDecoder):
         self._error: dict[str, Any] | None = None
         self._items = OutputItems()
         self._sequence: int | None = None  # the highest sequence_number seen
-        self._notes: list[str] = []
 
     @property
     def finished(self) -> bool:
@@ -54,9 +53,6 @@ class ResponsesStream(SSEDecoder):
         """The first `error` event's error object, as sent (flat events: their fields)."""
         return self._error
 
-    @property
-    def notes(self) -> list[str]:
-        return list(self._notes)
 
     def response(self) -> dict[str, Any]:
         """The terminal response (its empty `output` filled in), else snapshot + items, no usage."""
@@ -104,13 +100,6 @@ class ResponsesStream(SSEDecoder):
         # are empty events, which SSE readers skip.
         return b"\n\nevent: response.failed\ndata: " + data.encode() + b"\n\n"
 
-    def on_note(self, note: str) -> None:
-        if note == _NO_DONE_NOTE:
-            return
-        if len(self._notes) < _MAX_NOTES:
-            self._notes.append(note)
-        elif len(self._notes) == _MAX_NOTES:
-            self._notes.append("further notes dropped")
 
     def on_event(self, event: str, data: str) -> None:
         if self._terminal is not None:

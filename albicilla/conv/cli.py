@@ -50,6 +50,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--report", metavar="FILE", help="write a JSON integrity report of the run to FILE"
     )
     parser.add_argument(
+        "--redact",
+        action="store_true",
+        help="replace secrets (API keys, tokens, private keys, passwords) with [REDACTED:<kind>]",
+    )
+    parser.add_argument(
+        "--anonymize-emails",
+        action="store_true",
+        help="replace e-mail addresses with stable pseudonyms (user-<hash>@example.com)",
+    )
+    parser.add_argument(
+        "--redaction-key",
+        metavar="KEY",
+        help="key of the e-mail pseudonyms, for the same pseudonyms across runs "
+        "(default: a random key per run)",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="report progress per file on stderr"
     )
     return parser
@@ -69,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         problem = _report_problem(args.report)
         if problem:
             return _fail(problem)
+    if args.redaction_key is not None and not args.anonymize_emails:
+        return _fail("--redaction-key only keys --anonymize-emails")
+    if args.redaction_key == "":
+        return _fail("--redaction-key must not be empty")
     options = Options(
         logs=args.logs,
         output=args.output,
@@ -77,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         verbose=args.verbose,
         report=args.report,
         tools_as_string=args.hf_tools_as_string,
+        redact=args.redact,
+        anonymize_emails=args.anonymize_emails,
+        redaction_key=None if args.redaction_key is None else args.redaction_key.encode(),
     )
     try:
         stats = convert(options, sys.stderr)

@@ -2,20 +2,27 @@
 
 Files are handled one at a time, so memory is bounded by the largest session file; each file is
 its own session (a session that runs past midnight has a file per day, folded separately).
+Responses chained by `previous_response_id` are the exception: their history is rebuilt across
+files and days (`chains`), with memory bounded by an index of response ids.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import IO
 
+from ..redact import Redactor
+from .apis import to_exchange
+from .apis.common import BAD_MESSAGES, Context
+from .chains import ResponseChains
 from .fold import SessionFolder
 from .formats import Writer, encode_line, json_tool_call_writer, native_writer
 from .hf import hf_writer
-from .reader import BAD_MESSAGES, SessionFile, find_session_files, iter_records, usable_exchange
+from .reader import SessionFile, find_session_files, iter_records
 from .report import Report
 
 SINGLE_FILE_NAME = "conversations.jsonl"
@@ -38,15 +45,22 @@ class Stats:
     invalid_arguments: int = 0
     dropped_lines: Counter[str] = field(default_factory=Counter)  # not written in the format
     folded: int = 0  # used records whose every reply lives on inside a longer conversation
+    # items and blocks with no chat form (hosted tool calls, redacted thinking), by kind
+    dropped_items: Counter[str] = field(default_factory=Counter)
+    # Secrets replaced (and e-mail pseudonyms written) by kind; `redacting` when either was asked.
+    redactions: Counter[str] = field(default_factory=Counter)
+    redacting: bool = False
 
     def summary(self) -> str:
         skipped = sum(self.skipped.values())
-        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.skipped.items()))
+        dropped = sum(self.dropped_items.values())
         return (
             f"{self.files} files, {self.records} records read, {self.used} used, "
-            f"{skipped} skipped" + (f" ({reasons})" if reasons else "") + ", "
+            f"{skipped} skipped{_by_kind(self.skipped)}, "
             f"{self.damaged} damaged lines, {self.conversations} conversations written, "
-            f"{self.invalid_arguments} invalid tool arguments" + self._dropped()
+            f"{self.invalid_arguments} invalid tool arguments"
+            + (f", {dropped} items dropped{_by_kind(self.dropped_items)}" if dropped else "")
+            + self._dropped() + self._redaction_summary()
         )
 
     def _dropped(self) -> str:
@@ -54,6 +68,17 @@ class Stats:
             return ""
         reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.dropped_lines.items()))
         return f", {sum(self.dropped_lines.values())} lines dropped ({reasons})"
+
+    def _redaction_summary(self) -> str:
+        if not self.redacting:
+            return ""
+        total = sum(self.redactions.values())
+        return f", {total} redactions{_by_kind(self.redactions)}"
+
+
+def _by_kind(counts: Counter[str]) -> str:
+    kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items()))
+    return f" ({kinds})" if kinds else ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +90,10 @@ class Options:
     verbose: bool = False
     report: str | None = None  # where to write the JSON integrity report
     tools_as_string: bool = False  # hf: `tools` as one JSON string
+    redact: bool = False
+    anonymize_emails: bool = False
+    # Keys the e-mail pseudonyms; None: a random key for this run, kept nowhere.
+    redaction_key: bytes | None = None
 
 
 class ConvertError(Exception):
@@ -88,6 +117,10 @@ def convert(options: Options, err: IO[str]) -> Stats:
         )
     stats = Stats()
     report = Report(options.format) if options.report is not None else None
+    context = Context(stats.dropped_items, ResponseChains([f.path for f in files]))
+    redactor = _redactor(options)
+    if redactor is not None:
+        stats.redacting, stats.redactions = True, redactor.counts
     single = None
     try:
         os.makedirs(options.output, exist_ok=True)
@@ -95,7 +128,9 @@ def convert(options: Options, err: IO[str]) -> Stats:
             single = _AtomicFile(os.path.join(options.output, SINGLE_FILE_NAME))
         for number, session in enumerate(files, 1):
             target = (SINGLE_FILE_NAME, stats.conversations) if single else (session.label, 0)
-            lines = _convert_session(session, options, stats, err, report, target)
+            lines = _convert_session(
+                session, options, stats, context, err, report, target, redactor
+            )
             if single is not None:
                 single.write_lines(lines)
             elif lines:
@@ -122,6 +157,15 @@ def convert(options: Options, err: IO[str]) -> Stats:
     return stats
 
 
+def _redactor(options: Options) -> Redactor | None:
+    if not (options.redact or options.anonymize_emails):
+        return None
+    key = None
+    if options.anonymize_emails:
+        key = options.redaction_key or secrets.token_bytes(32)
+    return Redactor(secrets=options.redact, email_key=key)
+
+
 def _describe(exc: OSError) -> str:
     return f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
 
@@ -142,9 +186,11 @@ def _convert_session(
     session: SessionFile,
     options: Options,
     stats: Stats,
+    context: Context,
     err: IO[str],
     report: Report | None = None,
     target: tuple[str, int] = ("", 0),
+    redactor: Redactor | None = None,
 ) -> list[str]:
     """The output lines of one session file; `target` is their output file and its lines so far."""
     stats.files += 1
@@ -159,7 +205,7 @@ def _convert_session(
             stats.records += 1
             if report is not None:
                 report.add_record(record)
-            exchange = usable_exchange(record)
+            exchange = to_exchange(record, context)
             if type(exchange) is str:
                 stats.skipped[exchange] += 1
             elif folder.add(exchange.messages, exchange.replies, exchange.tools):
@@ -173,6 +219,9 @@ def _convert_session(
     write = WRITERS[options.format]
     lines: list[str] = []
     for messages, tools in folder.conversations():
+        if redactor is not None:
+            # After the fold, so redaction never changes what folds together.
+            messages, tools = redactor.redact_value(messages), redactor.redact_value(tools)
         formatted = write(messages, tools)
         stats.invalid_arguments += formatted.invalid_arguments
         if formatted.line is not None:

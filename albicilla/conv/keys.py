@@ -2,6 +2,9 @@
 
 Two messages are the same when their role, text, tool calls (name and parsed arguments) and
 tool-call id are; `null` and `""` are the same, key order and null-valued keys do not matter.
+Nothing else counts: reasoning, call ids and private `_` keys are outside the key, text parts
+count by their text alone, and other parts without their cache markers, ids, status, signatures,
+encrypted content and citations (`NOT_CONTENT`).
 
 A key is a tuple of strings, so hashing and comparing it runs in C. `message_key` keeps tool-call
 arguments as the strings that were sent, which is what agents resend; only when such a key finds
@@ -63,8 +66,33 @@ def content_key(content: Any) -> Any:
     if texts is not None:
         return "\n".join(texts)
     return tuple(
-        part["text"] if _is_text_part(part) else ("part", canonical_json(part)) for part in content
+        part["text"] if _is_text_part(part) else ("part", canonical_json(_content_only(part)))
+        for part in content
     )
+
+
+# Keys of a content part that say how it was cached, stored or streamed, not what it says.
+NOT_CONTENT = frozenset(
+    (
+        "cache_control",
+        "id",
+        "status",
+        "signature",
+        "encrypted_content",
+        "citations",
+        "annotations",
+        "logprobs",
+        "phase",
+        "caller",
+        "obfuscation",
+    )
+)
+
+
+def _content_only(part: Any) -> Any:
+    if type(part) is not dict or NOT_CONTENT.isdisjoint(part):
+        return part
+    return {k: v for k, v in part.items() if k not in NOT_CONTENT}
 
 
 def text_parts(content: list[Any]) -> list[str] | None:

@@ -1,4 +1,4 @@
-"""Reading proxy logs: find session files, yield their records, tell usable exchanges apart."""
+"""Reading proxy logs: find session files and yield their records."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-# Reasons a record is not training data, as they appear in the summary.
-OTHER_ENDPOINT = "other endpoint"
-NOT_200 = "status not 200"
-INCOMPLETE = "incomplete"
-NO_MESSAGES = "no request messages"
-NOT_CHAT = "not a chat completion"
-NO_CHOICES = "no choices"
-BAD_MESSAGES = "malformed messages"
+# Kept importable from here: what a record gives, and why one is skipped.
+from .apis import to_exchange as usable_exchange  # noqa: F401
+from .apis.common import (  # noqa: F401
+    BAD_MESSAGES,
+    INCOMPLETE,
+    NO_CHOICES,
+    NO_MESSAGES,
+    NOT_200,
+    NOT_CHAT,
+    OTHER_ENDPOINT,
+    Exchange,
+)
 
 
 @dataclass(frozen=True)
@@ -29,15 +33,6 @@ class SessionFile:
     @property
     def label(self) -> str:
         return f"{self.day}/{self.name}"
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """The parts of one usable record that make conversations."""
-
-    messages: list[dict[str, Any]]
-    replies: list[dict[str, Any]]
-    tools: list[Any]
 
 
 def find_session_files(logs_dir: str) -> list[SessionFile]:
@@ -95,49 +90,3 @@ def _damage_reason(line: bytes, exc: ValueError) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"not JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
     return "not valid UTF-8"
-
-
-def usable_exchange(record: dict[str, Any]) -> Exchange | str:
-    """The record's messages, replies and tools, or the reason it is skipped.
-
-    Usable: a chat completion endpoint (or no endpoint field), status 200 (or none recorded),
-    `complete` not false, a list of request messages and at least one choice with a message.
-    Every choice's message is a reply, in the order of the choices.
-    """
-    endpoint = record.get("endpoint")
-    if endpoint is not None and not (
-        type(endpoint) is str and endpoint.rstrip("/").endswith("/chat/completions")
-    ):
-        return OTHER_ENDPOINT
-    status = record.get("status")
-    if status is not None and status != 200:
-        return NOT_200
-    if record.get("complete") is False:
-        return INCOMPLETE
-    request = record.get("request")
-    messages = request.get("messages") if type(request) is dict else None
-    if type(messages) is not list:
-        return NO_MESSAGES
-    response = record.get("response")
-    if type(response) is not dict:
-        return NO_CHOICES
-    kind = response.get("object")
-    if kind is not None and kind != "chat.completion":
-        return NOT_CHAT
-    choices = response.get("choices")
-    if type(choices) is not list:
-        return NO_CHOICES
-    replies = [
-        _assistant(c["message"])
-        for c in choices
-        if type(c) is dict and type(c.get("message")) is dict
-    ]
-    if not replies:
-        return NO_CHOICES
-    tools = request.get("tools")
-    return Exchange(messages, replies, tools if type(tools) is list else [])
-
-
-def _assistant(message: dict[str, Any]) -> dict[str, Any]:
-    """A reply as the client will resend it: an upstream that left out the role meant assistant."""
-    return message if "role" in message else {"role": "assistant", **message}

@@ -96,6 +96,8 @@ class Report:
                 "folded": stats.folded,
                 "folded_share": round(stats.folded / stats.used, 4) if stats.used else 0.0,
                 "by_endpoint": _sorted(self.endpoints),
+                # items and blocks with no chat form (hosted tool calls, redacted thinking)
+                "dropped_items": _sorted(stats.dropped_items),
             },
             "lines": {
                 "written": stats.conversations,
@@ -108,6 +110,8 @@ class Report:
                 for name in sorted(self.calls.keys() | self.errors.keys())
             },
             "models": _sorted(self.models),
+            # secrets and e-mail addresses replaced, by kind (empty without --redact)
+            "redactions": _sorted(stats.redactions),
             "usage": {"records_with_usage": self.with_usage, **self.usage},
         }
 
