@@ -20,7 +20,7 @@ import pytest
 
 from albicilla.sessions import session_file_name
 from support.fake_model import FINAL_TEXT, FakeModel, serving
-from support.procs import ROOT, Running, Watched, gunicorn, watched_server
+from support.procs import BIN, ROOT, Running, Watched, gunicorn, watched_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.agents]
 
@@ -255,3 +255,21 @@ def test_no_agent_key_is_written_under_the_log_root_or_to_the_proxy_stderr(run: 
 def test_the_agents_reach_nothing_but_the_proxy(run: Run) -> None:
     assert run.seen
     assert (run.stack.sink.connections, run.stack.sink.received[:300]) == (0, b"")
+
+
+@pytest.mark.parametrize("fmt", ["json_tool_call", "native", "hf"])
+def test_the_converter_turns_an_agent_session_into_its_tool_call_conversation(
+    run: Run, fmt: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [str(BIN / "albicilla-conv"), "--logs", str(run.stack.log_root), "--output", str(out),
+         "--format", fmt], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (path,) = run.files
+    lines = (out / path.parent.name / path.name).read_text().splitlines()
+    conversations = [json.loads(line)["messages"] for line in lines]
+    loop = [c for c in conversations if any(m["role"] == "tool" for m in c)]
+    assert len(loop) == 1, conversations
+    assert loop[0][-1] == {**loop[0][-1], "role": "assistant", "content": FINAL_TEXT}
+    assert TOOL_OUTPUT in json.dumps(next(m for m in loop[0] if m["role"] == "tool"))
