@@ -71,6 +71,10 @@ class Run:
     seen: list[dict[str, Any]]
     files: list[Path]
     records: list[dict[str, Any]]
+    exe: Path
+    env: dict[str, str]
+    cwd: Path
+    endpoint: str
 
 
 @dataclass
@@ -110,7 +114,7 @@ def run_agent(stack: Stack, command: list[str], env: dict[str, str], stdin: str,
               endpoint: str) -> Run:
     """Run an agent to its end; collect what the fake model saw and its session's records."""
     before = len(stack.model.log)
-    cwd.mkdir()
+    cwd.mkdir(exist_ok=True)
     done = subprocess.run(command, input=stdin, capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=RUN_TIMEOUT)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -124,13 +128,14 @@ def run_agent(stack: Stack, command: list[str], env: dict[str, str], stdin: str,
         if any(r["session_id"] == session for r in lines):
             files.append(path)
             records += lines
-    return Run(stack, session, done.stdout, seen, files, records)
+    return Run(stack, session, done.stdout, seen, files, records, Path(command[0]), env, cwd,
+               endpoint)
 
 
-def run_claude(stack: Stack) -> Run:
+def run_claude(stack: Stack, tag: str) -> Run:
     """`claude -p` in stream-json mode: the main loop, plus a title call asked on stdin."""
     exe = agent("claude")
-    home = stack.tmp / "claude-home"
+    home = stack.tmp / f"claude-home-{tag}"
     env = agent_env(stack, home, ANTHROPIC_BASE_URL=stack.proxy.url,
                     ANTHROPIC_API_KEY=CLAUDE_KEY, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
                     DISABLE_AUTOUPDATER="1", DISABLE_TELEMETRY="1", DISABLE_ERROR_REPORTING="1")
@@ -140,14 +145,15 @@ def run_claude(stack: Stack) -> Run:
     command = [str(exe), "-p", "--input-format", "stream-json", "--output-format", "stream-json",
                "--verbose", "--allowedTools", "Bash"]
     stdin = "".join(json.dumps(line) + "\n" for line in lines)
-    return run_agent(stack, command, env, stdin, stack.tmp / "claude-work", "/v1/messages")
+    return run_agent(stack, command, env, stdin, stack.tmp / f"claude-work-{tag}",
+                     "/v1/messages")
 
 
-def run_codex(stack: Stack, model: str | None) -> Run:
+def run_codex(stack: Stack, model: str | None, tag: str) -> Run:
     """`codex exec` with a custom Responses provider. The default model offers a JavaScript
     `exec` tool in an `additional_tools` input item; gpt-5.1-codex a function `exec_command`."""
     exe = agent("codex")
-    name = model or "default"
+    name = f"{model or 'default'}-{tag}"
     home = stack.tmp / f"codex-home-{name}"
     env = agent_env(stack, home, CODEX_HOME=str(home), FAKE_KEY=CODEX_KEY)
     (home / "config.toml").write_text(CODEX_CONFIG.format(
@@ -157,8 +163,15 @@ def run_codex(stack: Stack, model: str | None) -> Run:
     return run_agent(stack, command, env, "", stack.tmp / f"codex-work-{name}", "/v1/responses")
 
 
-RUNNERS = {"claude": run_claude, "codex": lambda stack: run_codex(stack, None),
-           "codex-gpt-5.1-codex": lambda stack: run_codex(stack, "gpt-5.1-codex")}
+RUNNERS = {"claude": lambda stack: run_claude(stack, "main"),
+           "codex": lambda stack: run_codex(stack, None, "main"),
+           "codex-gpt-5.1-codex": lambda stack: run_codex(stack, "gpt-5.1-codex", "main")}
+RESUMED = {"claude-resumed": lambda stack: run_claude(stack, "resumed"),
+           "codex-resumed": lambda stack: run_codex(stack, None, "resumed")}
+RESUME_ARGS = {  # a second prompt in the same session
+    "/v1/messages": ["-p", "--continue", "now say bye", "--allowedTools", "Bash"],
+    "/v1/responses": ["exec", "--json", "--skip-git-repo-check", "--sandbox",
+                      "danger-full-access", "resume", "--last", "now say bye"]}
 
 
 def agent_run(request: pytest.FixtureRequest, name: str) -> Run:
@@ -167,7 +180,7 @@ def agent_run(request: pytest.FixtureRequest, name: str) -> Run:
     agent(name.split("-")[0])
     stack: Stack = request.getfixturevalue("stack")
     if name not in stack.runs:
-        stack.runs[name] = RUNNERS[name](stack)
+        stack.runs[name] = (RUNNERS | RESUMED)[name](stack)
     return stack.runs[name]
 
 
@@ -273,3 +286,17 @@ def test_the_converter_turns_an_agent_session_into_its_tool_call_conversation(
     assert len(loop) == 1, conversations
     assert loop[0][-1] == {**loop[0][-1], "role": "assistant", "content": FINAL_TEXT}
     assert TOOL_OUTPUT in json.dumps(next(m for m in loop[0] if m["role"] == "tool"))
+
+
+@pytest.mark.parametrize("name", list(RESUMED))
+def test_a_resumed_agent_session_appends_to_its_own_file(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    first = agent_run(request, name)
+    again = run_agent(first.stack, [str(first.exe), *RESUME_ARGS[first.endpoint]], first.env, "",
+                      first.cwd, first.endpoint)
+    assert again.session == first.session
+    assert again.files == first.files
+    assert len(again.records) == len(first.records) + len(again.seen)
+    assert all(r["complete"] for r in again.records)
+    assert PROMPT in json.dumps(again.records[-1]["request"]), "the whole history is resent"
