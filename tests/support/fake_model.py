@@ -55,8 +55,8 @@ def _block_events(i: int, block: Json) -> list[Json]:
         text, start = block["text"], {**block, "text": ""}
         deltas = [("text_delta", "text", text[:9]), ("text_delta", "text", text[9:])]
     return [{"type": "content_block_start", "index": i, "content_block": start},
-            *({"type": "content_block_delta", "index": i, "delta": {"type": kind, field: value}}
-              for kind, field, value in deltas),
+            *({"type": "content_block_delta", "index": i, "delta": {"type": name, field: value}}
+              for name, field, value in deltas),
             {"type": "content_block_stop", "index": i}]
 
 
@@ -64,7 +64,8 @@ def anthropic_turn(body: Json) -> tuple[Json, list[Json]]:
     """The final Message for this request and the stream events that build it."""
     n = next(_ids)
     tools = {t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)}
-    last = (body.get("messages") or [{}])[-1].get("content")
+    users = [m for m in body.get("messages") or [] if m.get("role") == "user"] or [{}]
+    last = users[-1].get("content")  # mid-conversation `system` messages are skipped
     answered = isinstance(last, list) and any(
         isinstance(b, dict) and b.get("type") == "tool_result" for b in last)
     fmt = (body.get("output_config") or {}).get("format") or {}
@@ -91,9 +92,8 @@ def anthropic_turn(body: Json) -> tuple[Json, list[Json]]:
     events.append({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
                    "usage": {"output_tokens": 20 + n}})
     events.append({"type": "message_stop"})
-    final = {**message, "content": blocks, "stop_reason": stop,
-             "usage": {**usage, "output_tokens": 20 + n}}
-    return final, events
+    return {**message, "content": blocks, "stop_reason": stop,
+            "usage": {**usage, "output_tokens": 20 + n}}, events
 
 
 # ---- OpenAI Responses -------------------------------------------------------------------------
