@@ -177,7 +177,9 @@ def test_additional_tools_item_adds_tools_and_is_not_a_message() -> None:
         [
             {
                 "type": "function",
-                "function": {"name": "functions.shell", "parameters": {"type": "object"}},
+                # `functions` is the default namespace: calls name its tools bare (see the real
+                # Codex fixture, whose `custom_tool_call` is named `exec`).
+                "function": {"name": "shell", "parameters": {"type": "object"}},
             },
             {
                 "type": "function",
@@ -493,3 +495,18 @@ def test_a_resent_history_reuses_the_messages_already_mapped() -> None:
     assert isinstance(first, Exchange)
     assert all(a is b for a, b in zip(first.messages, third.messages[:2], strict=True))
     assert third.messages[:4] == second.messages[:4]
+
+
+def test_real_codex_session_names_its_calls_as_its_tools() -> None:
+    """The captured Codex session (default model): every called tool is in the tools list."""
+    out = Path(__file__).parent / "fixtures" / "real_agents"
+    files = [f for f in find_session_files(str(out)) if f.path.endswith("0ede731b3c95.jsonl")]
+    assert len(files) == 1
+    names = set()
+    called = set()
+    for _, logged in iter_records(files[0].path, lambda *_: None):
+        exchange = mapped(logged)
+        names |= {t["function"]["name"] for t in exchange.tools}
+        for message in [*exchange.messages, *exchange.replies]:
+            called |= {c["function"]["name"] for c in message.get("tool_calls") or []}
+    assert called == {"exec"} and called <= names

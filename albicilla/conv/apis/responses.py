@@ -102,6 +102,9 @@ def chat_tools(request: dict[str, Any], items: list[Any]) -> list[dict[str, Any]
     return tools
 
 
+DEFAULT_NAMESPACE = "functions"
+
+
 def _add_tools(out: list[dict[str, Any]], tools: Any, prefix: str) -> None:
     for tool in tools if type(tools) is list else ():
         if type(tool) is not dict or type(tool.get("name")) is not str:
@@ -113,7 +116,9 @@ def _add_tools(out: list[dict[str, Any]], tools: Any, prefix: str) -> None:
         elif kind == "custom":
             out.append(function_tool(name, _custom_description(tool), CUSTOM_PARAMETERS))
         elif kind == "namespace":
-            _add_tools(out, tool.get("tools"), name + ".")
+            # `functions` is the default namespace: its tools are called by their bare name
+            # (Codex's custom `exec` inside it comes back as a call named `exec`).
+            _add_tools(out, tool.get("tools"), "" if name == DEFAULT_NAMESPACE else name + ".")
 
 
 def _custom_description(tool: dict[str, Any]) -> str:

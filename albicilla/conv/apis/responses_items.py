@@ -95,7 +95,8 @@ def add_items(
         elif kind == "function_call":
             turn = turn or _Turn()
             name, namespace = item.get("name"), item.get("namespace")
-            if namespace and type(namespace) is str and type(name) is str:
+            # `functions` is the default namespace, whose calls go by their bare name.
+            if type(namespace) is str and namespace not in ("", "functions") and type(name) is str:
                 name = f"{namespace}.{name}"
             arguments = item.get("arguments")
             if type(arguments) is not str:
