@@ -13,6 +13,10 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _SLUG_JUNK = re.compile(r"[^A-Za-z0-9._-]+")
 # The shape of a hashed name; a plain id of this shape is hashed too, so names stay injective.
 _HASHED_NAME = re.compile(r"(?:.*-)?[0-9a-f]{12}")
+# Except a UUID, the session id of Claude Code and Codex: used as it is, readable. No hashed
+# name has this shape (a slug that would give it gets a `_`), so names stay injective.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_UUID_HEAD = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}")
 
 
 def resolve_session_id(
@@ -50,12 +54,17 @@ def bearer_token(authorization: str) -> str:
 def session_file_name(session_id: str) -> str:
     """A file name (without `.jsonl`) that stays in its directory and is unique per id.
 
-    Plain ids are used as they are. Anything else becomes a readable slug plus `-` plus 12 hex
-    digits of the id's SHA-256.
+    Plain ids are used as they are (a plain id shaped like a hashed name is hashed, a UUID
+    excepted). Anything else becomes a readable slug plus `-` plus 12 hex digits of the id's
+    SHA-256.
     """
-    if _PLAIN_NAME.fullmatch(session_id) and not _HASHED_NAME.fullmatch(session_id):
+    if _PLAIN_NAME.fullmatch(session_id) and (
+        _UUID.fullmatch(session_id) or not _HASHED_NAME.fullmatch(session_id)
+    ):
         return session_id
     digest = hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     ascii_id = unicodedata.normalize("NFKD", session_id).encode("ascii", "ignore").decode()
     slug = _SLUG_JUNK.sub("-", ascii_id).strip("-._")[:64]
+    if _UUID_HEAD.fullmatch(slug):
+        slug += "_"
     return f"{slug}-{digest}" if slug else f"session-{digest}"

@@ -64,3 +64,16 @@ def test_distinct_ids_get_distinct_names():
            "x" * 401]
     names = [session_file_name(i) for i in ids]
     assert len(set(names)) == len(ids)
+
+
+def test_uuid_session_ids_of_claude_code_and_codex_name_their_files_as_they_are():
+    for uuid_id in ("6431f560-5c39-4fd1-a94a-1114c2ee92e8", "01a22f37-2c6d-7013-b5c8-319b88768380"):
+        assert session_file_name(uuid_id) == uuid_id
+    # An id whose slug would be a UUID's head cannot take a UUID's name: names stay one per id.
+    crafted = "6431f560-5c39-4fd1-a94a/"
+    name = session_file_name(crafted)
+    assert name.startswith("6431f560-5c39-4fd1-a94a_-") and len(name) == len(crafted) + 13
+    # Upper-case hex is not the shape of a hashed name at all: plain, as it always was.
+    assert session_file_name("6431F560-5C39-4FD1-A94A-1114C2EE92E8") == (
+        "6431F560-5C39-4FD1-A94A-1114C2EE92E8")
+    assert session_file_name("a-b-0123456789ab") != "a-b-0123456789ab"
