@@ -277,11 +277,10 @@ class Bench:
 
     def profile(self, proxy: servers.Server, body: bytes) -> list[str]:
         """py-spy on one worker while wrk keeps 64 connections busy."""
-        servers.run_wrk(proxy.url + "/v1/chat/completions", body, connections=1, threads=1,
-                        seconds=0.1, workdir=self.workdir)  # writes wrk.lua for this body
         load = subprocess.Popen(
             ["wrk", "-t2", f"-c{self.args.connections}", f"-d{self.args.profile + 4:g}s",
-             "-s", str(self.workdir / "wrk.lua"), proxy.url + "/v1/chat/completions"],
+             "-s", str(servers.wrk_script(body, self.workdir)),
+             proxy.url + "/v1/chat/completions"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             time.sleep(1.5)

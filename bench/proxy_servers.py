@@ -318,11 +318,17 @@ end
 """
 
 
+def wrk_script(body: bytes, workdir: Path) -> Path:
+    """The wrk Lua script that POSTs `body` and prints its summary as JSON."""
+    script = workdir / "wrk.lua"
+    script.write_text(WRK_SCRIPT % json.dumps(body.decode()))
+    return script
+
+
 def run_wrk(url: str, body: bytes, *, connections: int, threads: int, seconds: float,
             workdir: Path) -> dict:
     """One wrk run; returns its summary (requests, errors, latency percentiles in µs)."""
-    script = workdir / "wrk.lua"
-    script.write_text(WRK_SCRIPT % json.dumps(body.decode()))
+    script = wrk_script(body, workdir)
     argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s",
             "--timeout", "30s", "-s", str(script), url]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
