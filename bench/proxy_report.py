@@ -240,6 +240,11 @@ def table(results: dict, args: argparse.Namespace) -> list[str]:
         row("4", api, f"{args.sse_tokens}-chunk streams/s, {args.sse_connections} connections",
             cells, _ratio(_get(g, "albicilla", "rps"), _get(g, "floor", "rps")), ">= 0.8x",
             lambda r: r >= 0.8)
+        cells = [f"{_get(g, n, 'cpu_us_per_request'):.0f}" if _get(g, n, "rps") else "-"
+                 for n in names]
+        row("4", api, "server CPU per stream (us)", cells,
+            _ratio(_get(g, "albicilla", "cpu_us_per_request"),
+                   _get(g, "floor", "cpu_us_per_request")))
         rec = g["records"]
         logged = (f"{rec['correct']} right, {rec['wrong']} wrong (client completed "
                   f"{rec['client_completed']})" if rec["logging"]
