@@ -207,6 +207,10 @@ class Bench:
     def apis(self) -> list[str]:
         return self.args.apis
 
+    def settle(self, proxy: servers.Server) -> None:
+        """Wait until the log stops growing (a shorter quiet spell at --smoke sizes)."""
+        settled_lines(proxy.log_root, quiet=0.15 if self.args.smoke else 0.5)
+
     # -- phases -----------------------------------------------------------------------------
 
     def phase_latency(self) -> None:
@@ -242,7 +246,7 @@ class Bench:
         def count(name: str, result: dict | None) -> None:
             if name != "albicilla":
                 return
-            settled_lines(proxy.log_root)
+            self.settle(proxy)
             lines = endpoint_lines(proxy.log_root, path)
             if result is not None:
                 added = lines - before[0]
@@ -258,11 +262,11 @@ class Bench:
                            connections=a.connections, threads=2, seconds=a.load_seconds,
                            rounds=a.rounds_load, after=count)
         # Exact: a fixed number of requests, all answered, gives exactly that many lines.
-        settled_lines(proxy.log_root)
+        self.settle(proxy)
         start_lines = endpoint_lines(proxy.log_root, path)
         exact = clients.load(proxy.url + path, body, connections=a.connections,
                              total=a.exact_requests, seconds=a.load_seconds * 10)
-        settled_lines(proxy.log_root)
+        self.settle(proxy)
         logged = endpoint_lines(proxy.log_root, path) - start_lines
         answered = exact["requests"] == a.exact_requests and exact["errors"] == 0
         logging = logged > 0
@@ -367,8 +371,7 @@ class Bench:
         runs = self.rounds(f"4 sse50 c32 {api}", targets, body,
                            connections=a.sse_connections, threads=2, seconds=a.load_seconds,
                            rounds=a.rounds_load, check=stream_check(api, expected))
-        time.sleep(0.5)
-        settled_lines(proxy.log_root)
+        self.settle(proxy)
         check = verify_streams(read_records(proxy.log_root), expected, path)
         completed = sum(r["requests"] for r in runs["albicilla"] + self.warmups["albicilla"])
         # Each client run may stop with up to `connections` streams cut off mid-way.
