@@ -135,7 +135,8 @@ class Bench:
             floor = self.stack.enter_context(servers.floor(
                 base + "/v1", self.workdir, name=f"floor-{tag}", wait=False))
             proxy = self.stack.enter_context(servers.albicilla(
-                base + "/v1", self.workdir, name=f"albicilla-{tag}", wait=False))
+                base + "/v1", self.workdir, name=f"albicilla-{tag}", wait=False,
+                repo=self.args.albicilla_repo))
             servers.wait_ready(floor)
             servers.wait_ready(proxy)
             self.pairs[base] = (floor, proxy)
@@ -507,6 +508,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="seconds of py-spy on one worker under the 64-connection load")
     p.add_argument("--profile-top", type=int, default=25)
     p.add_argument("--py-spy", help="py-spy executable (default: py-spy on PATH, else uvx)")
+    p.add_argument("--albicilla-repo", type=Path, default=servers.ROOT,
+                   help="run Albicilla from this checkout (default: this repository)")
     p.add_argument("--json", help="also write the results here")
     p.add_argument("--workdir", help="keep servers' files and logs here (default: a temp dir)")
     args = p.parse_args(argv)
