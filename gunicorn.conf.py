@@ -25,6 +25,12 @@ bind = f"[{_host}]:{os.environ.get('PROXY_PORT', '9000')}" if ":" in _host else 
 workers = int(os.environ.get("PROXY_WORKERS", "2"))
 # gevent: streams are long-lived and mostly waiting on the upstream.
 worker_class = "gevent"
+# Each worker listens on its own SO_REUSEPORT socket and the kernel deals new connections
+# evenly between them. On one shared socket whichever worker woke first accepted, and a burst
+# of long streams could pile onto one worker: 1,000 streams split up to 885/115 (and 625/375,
+# 614/386 in later runs); with reuse_port every run split within 528/472, at the same ratio to
+# the floor (bench/RESULTS.md). Only processes of the same user may bind the port too.
+reuse_port = True
 # Simultaneous clients per worker (also the size of the upstream connection pool).
 worker_connections = int(os.environ.get("PROXY_WORKER_CONNECTIONS", "1000"))
 # Seconds in-flight streams get to finish after SIGTERM before the worker is killed.

@@ -1,19 +1,27 @@
-"""Side-by-side proxy benchmarks: the upstream called directly vs through Albicilla (vs LiteLLM).
+"""Side-by-side proxy benchmarks: direct, floor, Albicilla (and LiteLLM), as ratios to the floor.
 
     bench/run proxy                      # installs nginx and wrk if missing, then runs this
-    uv run python bench/bench_proxy.py [--phases 1,2,3,4,5] [--profile 10]
+    uv run python bench/bench_proxy.py [--phases 1,2,3,4,5] [--apis chat,responses,messages]
     uv run python bench/bench_proxy.py --smoke     # tiny sizes, no nginx, wrk or LiteLLM
 
-Phases (each target measured back to back, the order rotated every round, ratios reported):
-  1  added latency, non-streaming, 1 connection (wrk -c1 --latency): p50 and p99
-  2  throughput, non-streaming, 64 connections; every request logged (log lines counted), and
-     an exact count check: N requests from our own client give exactly N log lines
+The floor (bench/floor_proxy.py) is the same gunicorn gevent stack doing nothing but forwarding
+through one pooled `requests` adapter: what Albicilla costs beyond it is what its features cost,
+so every phase is reported as Albicilla / floor. Each phase runs for each logged API
+(/v1/chat/completions, /v1/responses, /v1/messages), every target measured back to back, the
+order rotated every round:
+  1  added latency (over direct), non-streaming, 1 connection (wrk -c1 --latency): p50 and p99
+  2  throughput, non-streaming, 64 connections; log lines counted per endpoint, and an exact
+     count check: N requests from our own client give exactly N log lines (or none at all for
+     an endpoint this build does not log)
   3  added time to first token on a slow stream (sequential raw-socket client): median, p99
   4  50-chunk SSE streams, 32 connections: rate, and every record rebuilt correctly
-  5  many concurrent slow streams (1,000 x a token every 100 ms for 20 s): all complete, all
-     logged with the right content, RSS of each gunicorn worker (VmRSS sampled, VmHWM)
-Albicilla runs as `gunicorn wsgi:app` with 2 gevent workers, configured by PROXY_* only.
-LiteLLM is included when its separate virtual environment exists (`bench/run litellm-setup`).
+  5  many concurrent slow streams (1,000 x a token every 100 ms for 20 s, dealt over the three
+     APIs), through the floor then Albicilla: all complete, all logged with the right content,
+     CPU per relayed chunk, RSS and open sockets of each gunicorn worker (how evenly they split)
+Albicilla runs as `gunicorn wsgi:app` and the floor as `gunicorn floor_proxy:app`, both with 2
+gevent workers under the repository's gunicorn.conf.py, configured by PROXY_* only.
+LiteLLM is included for chat when its separate virtual environment exists
+(`bench/run litellm-setup`).
 """
 
 from __future__ import annotations
@@ -31,11 +39,11 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import api_bodies
 import proxy_clients as clients
 import proxy_servers as servers
-import slow_upstream
 from proxy_report import (
-    count_lines,
+    endpoint_lines,
     machine,
     profile_top,
     py_spy_command,
@@ -47,18 +55,28 @@ from proxy_report import (
 )
 
 DEFAULT_LITELLM_VENV = "/tmp/albicilla-bench-litellm"
-MESSAGES = [{"role": "user", "content": "Say hello"}]
+Target = tuple[str, str, servers.Server]  # name, URL, the server charged for the CPU time
 
 
 def chat_body(model: str, *, stream: bool = False) -> bytes:
-    body = {"model": model, "messages": MESSAGES, "user": "bench"}
-    if stream:
-        body["stream"] = True
-    return json.dumps(body, separators=(",", ":")).encode()
+    return api_bodies.request_body("chat", model, stream=stream)
 
 
 def say(text: str) -> None:
     print(text, flush=True)
+
+
+def verdict(ok: bool, logging: bool) -> str:
+    """OK / MISMATCH, or why a count of zero is not a failure."""
+    if not logging:
+        return "not logged by this build" if ok else "MISMATCH"
+    return "OK" if ok else "MISMATCH"
+
+
+def stream_check(api: str, expected: str):
+    def check(status: int, data: bytes) -> bool:
+        return status == 200 and api_bodies.API[api].stream_text(data) == (expected, True)
+    return check
 
 
 class Bench:
@@ -72,6 +90,7 @@ class Bench:
         self.ttft_upstream: servers.Server | None = None
         self.litellm: servers.Server | None = None
         self.warmups: dict[str, list[dict]] = {}
+        self.pairs: dict[str, tuple[servers.Server, servers.Server]] = {}
 
     # -- servers ----------------------------------------------------------------------------
 
@@ -90,7 +109,7 @@ class Bench:
         venv = None if a.no_litellm or a.smoke else Path(a.litellm_venv)
         if servers.litellm_available(venv):
             models = {"bench-model": self.upstream.url + "/v1",
-                      "bench-sse": self.upstream.url + "/sse/v1"}
+                      "bench-sse": self.sse_base() + "/v1"}
             if self.ttft_upstream:
                 models["bench-slow"] = self.ttft_upstream.url + "/v1"
             say("starting LiteLLM (2 workers, no database) ...")
@@ -105,21 +124,41 @@ class Bench:
                 "`bench/run litellm-setup` makes one)" if not a.smoke and not a.no_litellm
                 else "LiteLLM: skipped")
 
-    def targets(self, upstream: servers.Server, direct_url: str, proxy: servers.Server,
-                litellm_model: str | None) -> list[tuple[str, str, servers.Server]]:
-        """(name, URL, the server whose CPU time is charged to the requests)."""
-        found = [("direct", direct_url, upstream),
-                 ("albicilla", proxy.url + "/v1/chat/completions", proxy)]
-        if self.litellm and litellm_model:
-            found.append(("litellm", self.litellm.url + "/v1/chat/completions", self.litellm))
+    def sse_base(self) -> str:
+        """Where the upstream serves its fixed 50-event streams (the slow upstream: anywhere)."""
+        return self.upstream.url + ("" if self.args.smoke else "/sse")
+
+    def proxies(self, base: str, tag: str) -> tuple[servers.Server, servers.Server]:
+        """The floor and Albicilla in front of `base`, started together on first use and shared
+        by the phases using the same upstream (counts and checks are per endpoint and kind)."""
+        if base not in self.pairs:
+            floor = self.stack.enter_context(servers.floor(
+                base + "/v1", self.workdir, name=f"floor-{tag}", wait=False))
+            proxy = self.stack.enter_context(servers.albicilla(
+                base + "/v1", self.workdir, name=f"albicilla-{tag}", wait=False,
+                repo=self.args.albicilla_repo))
+            servers.wait_ready(floor)
+            servers.wait_ready(proxy)
+            self.pairs[base] = (floor, proxy)
+        return self.pairs[base]
+
+    def targets(self, api: str, upstream: servers.Server, base: str, floor: servers.Server,
+                proxy: servers.Server, litellm_model: str | None) -> list[Target]:
+        path = api_bodies.API[api].path
+        found = [("direct", base + path, upstream), ("floor", floor.url + path, floor),
+                 ("albicilla", proxy.url + path, proxy)]
+        if self.litellm and litellm_model and api == "chat":
+            found.append(("litellm", self.litellm.url + path, self.litellm))
         return found
 
     # -- measuring --------------------------------------------------------------------------
 
     def measure(self, url: str, body: bytes, *, connections: int, threads: int,
                 seconds: float, server: servers.Server | None = None, check=None) -> dict:
-        """One load run; with `server`, also its CPU time per request (robust to other load)."""
+        """One load run; with `server`, also its CPU time per request (robust to other load)
+        and each worker's share of that CPU time."""
         cpu = server.cpu_seconds() if server else 0.0
+        per_worker = server.worker_cpu() if server else {}
         if self.use_wrk:
             result = servers.run_wrk(url, body, connections=connections, threads=threads,
                                      seconds=seconds, workdir=self.workdir)
@@ -131,11 +170,15 @@ class Bench:
             result["cpu_us_per_request"] = used / max(result["requests"], 1) * 1e6
             result["cpu_percent"] = used / (result.get("duration_us", 0) / 1e6
                                             or result.get("seconds", 1)) * 100
+            if len(per_worker) > 1:
+                after = server.worker_cpu()
+                spent = [after.get(pid, 0.0) - before for pid, before in per_worker.items()]
+                result["worker_split"] = [round(x / (sum(spent) or 1), 3) for x in spent]
         return result
 
-    def rounds(self, phase: str, targets: list[tuple[str, str, servers.Server]], body: bytes,
-               *, connections: int, threads: int, seconds: float, rounds: int,
-               check=None, after=None) -> dict[str, list[dict]]:
+    def rounds(self, phase: str, targets: list[Target], body: bytes, *, connections: int,
+               threads: int, seconds: float, rounds: int, check=None,
+               after=None) -> dict[str, list[dict]]:
         """Every target once per round, the order rotated each round; a warm-up first."""
         runs: dict[str, list[dict]] = {name: [] for name, _, _ in targets}
         self.warmups = {}
@@ -151,81 +194,98 @@ class Bench:
                 result = self.measure(url, body, connections=connections, threads=threads,
                                       seconds=seconds, server=server, check=check)
                 runs[name].append(result)
+                split = "/".join(f"{100 * x:.0f}" for x in result.get("worker_split", []))
                 say(f"[{phase}] round {r + 1} {name:9s} {result['rps']:9.1f} req/s  "
                     f"p50 {result['p50_us']:8.0f} us  p99 {result['p99_us']:8.0f} us  "
                     f"{result['requests']} ok, {result['errors']} errors  server CPU "
                     f"{result['cpu_percent']:4.0f}%, {result['cpu_us_per_request']:6.0f} us/req"
+                    f"{'  workers ' + split + '%' if split else ''}"
                     f"  (load avg {os.getloadavg()[0]:.1f})")
                 if after:
                     after(name, result)
         return runs
 
+    def apis(self) -> list[str]:
+        return self.args.apis
+
+    def settle(self, proxy: servers.Server) -> None:
+        """Wait until the log stops growing (a shorter quiet spell at --smoke sizes)."""
+        settled_lines(proxy.log_root, quiet=0.15 if self.args.smoke else 0.5)
+
     # -- phases -----------------------------------------------------------------------------
 
     def phase_latency(self) -> None:
         a = self.args
-        proxy = self.stack.enter_context(servers.albicilla(self.upstream.url + "/v1",
-                                                           self.workdir, name="albicilla-p1"))
-        targets = self.targets(self.upstream, self.upstream.url + "/v1/chat/completions", proxy,
-                               "bench-model")
-        body = chat_body("bench-model")
-        runs = self.rounds("1 latency c1", targets, body,
-                           connections=1, threads=1, seconds=a.seconds, rounds=a.rounds)
-        self.results["latency_c1"] = summarize(runs)
-        proxy.stop()
+        group = self.results["latency_c1"] = {}
+        floor, proxy = self.proxies(self.upstream.url, "json")
+        for api in self.apis():
+            targets = self.targets(api, self.upstream, self.upstream.url, floor, proxy,
+                                   "bench-model")
+            runs = self.rounds(f"1 latency c1 {api}", targets,
+                               api_bodies.request_body(api, "bench-model"),
+                               connections=1, threads=1, seconds=a.seconds, rounds=a.rounds)
+            group[api] = summarize(runs)
 
     def phase_throughput(self) -> None:
         a = self.args
-        proxy = self.stack.enter_context(servers.albicilla(self.upstream.url + "/v1",
-                                                           self.workdir, name="albicilla-p2"))
-        targets = self.targets(self.upstream, self.upstream.url + "/v1/chat/completions", proxy,
+        group = self.results["throughput_c64"] = {}
+        floor, proxy = self.proxies(self.upstream.url, "json")
+        for api in self.apis():
+            group[api] = self.throughput(api, floor, proxy)
+        if a.profile > 0 and self.use_wrk:
+            self.results["profile"] = self.profile(proxy, chat_body("bench-model"))
+
+    def throughput(self, api: str, floor: servers.Server, proxy: servers.Server) -> dict:
+        a = self.args
+        path = api_bodies.API[api].path
+        body = api_bodies.request_body(api, "bench-model")
+        targets = self.targets(api, self.upstream, self.upstream.url, floor, proxy,
                                "bench-model")
-        body = chat_body("bench-model")
-        checks = []
-        before = [count_lines(proxy.log_root)]
+        checks: list[dict] = []
+        before = [endpoint_lines(proxy.log_root, path)]
 
         def count(name: str, result: dict | None) -> None:
             if name != "albicilla":
                 return
-            lines = settled_lines(proxy.log_root)
+            self.settle(proxy)
+            lines = endpoint_lines(proxy.log_root, path)
             if result is not None:
                 added = lines - before[0]
                 checks.append({"completed": result["requests"], "logged": added,
                                "in_flight_at_stop": added - result["requests"]})
-                ok = 0 <= added - result["requests"] <= a.connections
-                say(f"[2 throughput] log lines {added} for {result['requests']} completed "
-                    f"({added - result['requests']} in flight when the client stopped)"
-                    f" {'OK' if ok else 'MISMATCH'}")
+                ok = added == 0 or 0 <= added - result["requests"] <= a.connections
+                say(f"[2 throughput {api}] log lines {added} for {result['requests']} "
+                    f"completed ({added - result['requests']} in flight when the client "
+                    f"stopped) {verdict(ok, added > 0)}")
             before[0] = lines
 
-        runs = self.rounds("2 throughput c64", targets, body,
+        runs = self.rounds(f"2 throughput c64 {api}", targets, body,
                            connections=a.connections, threads=2, seconds=a.load_seconds,
                            rounds=a.rounds_load, after=count)
         # Exact: a fixed number of requests, all answered, gives exactly that many lines.
-        start_lines = settled_lines(proxy.log_root)
-        exact = clients.load(proxy.url + "/v1/chat/completions", body,
-                             connections=a.connections, total=a.exact_requests,
-                             seconds=a.load_seconds * 10)
-        logged = settled_lines(proxy.log_root) - start_lines
-        exact_ok = exact["requests"] == a.exact_requests == logged and exact["errors"] == 0
-        say(f"[2 throughput] exact count: {a.exact_requests} sent, {exact['requests']} answered "
-            f"200, {logged} log lines -> {'OK' if exact_ok else 'MISMATCH'}")
-        records = read_records(proxy.log_root)
-        bad = sum(1 for r in records if r["status"] != 200)
-        self.results["throughput_c64"] = summarize(runs)
-        self.results["throughput_c64"]["log_checks"] = checks
-        self.results["throughput_c64"]["exact_count"] = {
-            "sent": a.exact_requests, "answered": exact["requests"], "logged": logged,
-            "ok": exact_ok, "records_not_200": bad}
-        if a.profile > 0 and self.use_wrk:
-            self.results["profile"] = self.profile(proxy, body)
-        proxy.stop()
+        self.settle(proxy)
+        start_lines = endpoint_lines(proxy.log_root, path)
+        exact = clients.load(proxy.url + path, body, connections=a.connections,
+                             total=a.exact_requests, seconds=a.load_seconds * 10)
+        self.settle(proxy)
+        logged = endpoint_lines(proxy.log_root, path) - start_lines
+        answered = exact["requests"] == a.exact_requests and exact["errors"] == 0
+        logging = logged > 0
+        exact_ok = answered and (logged == a.exact_requests or not logging)
+        say(f"[2 throughput {api}] exact count: {a.exact_requests} sent, {exact['requests']} "
+            f"answered 200, {logged} log lines -> {verdict(exact_ok, logging)}")
+        summary = summarize(runs)
+        summary["log_checks"] = checks
+        summary["exact_count"] = {"sent": a.exact_requests, "answered": exact["requests"],
+                                  "logged": logged, "logging": logging, "ok": exact_ok}
+        return summary
 
     def profile(self, proxy: servers.Server, body: bytes) -> list[str]:
         """py-spy on one worker while wrk keeps 64 connections busy."""
         load = subprocess.Popen(
             ["wrk", "-t2", f"-c{self.args.connections}", f"-d{self.args.profile + 4:g}s",
-             "-s", str(self.workdir / "wrk.lua"), proxy.url + "/v1/chat/completions"],
+             "-s", str(servers.wrk_script(body, self.workdir)),
+             proxy.url + "/v1/chat/completions"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             time.sleep(1.5)
@@ -263,18 +323,28 @@ class Bench:
     def phase_ttft(self) -> None:
         a = self.args
         up = self.ttft_upstream
-        proxy = self.stack.enter_context(servers.albicilla(up.url + "/v1", self.workdir,
-                                                           name="albicilla-p3"))
-        targets = self.targets(up, up.url + "/v1/chat/completions", proxy, "bench-slow")
-        body = chat_body("bench-slow", stream=True)
+        group = self.results["ttft"] = {}
+        floor, proxy = self.proxies(up.url, "ttft")
+        budget = a.ttft_budget / len(self.apis())
+        for api in self.apis():
+            targets = self.targets(api, up, up.url, floor, proxy, "bench-slow")
+            group[api] = self.ttft(api, targets, budget)
+            records = [r for r in read_records(proxy.log_root)
+                       if r.get("endpoint") == api_bodies.API[api].path]
+            group[api]["albicilla_records"] = {
+                "records": len(records), "complete": sum(1 for r in records if r["complete"])}
+
+    def ttft(self, api: str, targets: list[Target], budget: float) -> dict:
+        a = self.args
+        body = api_bodies.request_body(api, "bench-slow", stream=True)
         times: dict[str, list[float]] = {name: [] for name, _, _ in targets}
-        deadline = time.monotonic() + a.ttft_budget
+        deadline = time.monotonic() + budget
         for _, url, _ in targets:
             for _ in range(a.warmup_requests):
                 clients.time_to_first_token(url, body, b"tok0")
         for i in range(a.ttft_pairs):
             if time.monotonic() > deadline:
-                say(f"[3 ttft] stopped after {i} rounds: time budget {a.ttft_budget:g}s spent")
+                say(f"[3 ttft {api}] stopped after {i} rounds: time budget {budget:g}s spent")
                 break
             order = targets[i % len(targets):] + targets[:i % len(targets)]
             for name, url, _ in order:
@@ -283,62 +353,81 @@ class Bench:
         for name, values in times.items():
             stats = clients.percentiles([v * 1000 for v in values])
             summary[name] = {"n": stats["n"], "median_ms": stats["p50"], "p99_ms": stats["p99"]}
-            say(f"[3 ttft] {name:9s} n={stats['n']} median {stats['p50']:.3f} ms  "
+            say(f"[3 ttft {api}] {name:9s} n={stats['n']} median {stats['p50']:.3f} ms  "
                 f"p99 {stats['p99']:.3f} ms")
-        records = read_records(proxy.log_root)
-        summary["albicilla_records"] = {
-            "records": len(records), "complete": sum(1 for r in records if r["complete"])}
-        self.results["ttft"] = summary
-        proxy.stop()
+        return summary
 
     def phase_sse(self) -> None:
+        group = self.results["sse50_c32"] = {}
+        floor, proxy = self.proxies(self.sse_base(), "sse")
+        for api in self.apis():
+            group[api] = self.sse(api, floor, proxy)
+
+    def sse(self, api: str, floor: servers.Server, proxy: servers.Server) -> dict:
         a = self.args
-        proxy = self.stack.enter_context(servers.albicilla(self.upstream.url + "/sse/v1",
-                                                           self.workdir, name="albicilla-p4"))
-        targets = self.targets(self.upstream, self.upstream.url + "/sse/v1/chat/completions",
-                               proxy, "bench-sse")
-        body = chat_body("bench-sse", stream=True)
-        expected = slow_upstream.expected_content(a.sse_tokens)
-
-        def check(status: int, data: bytes) -> bool:
-            content, done = clients.sse_content(data)
-            return status == 200 and done and content == expected
-
-        runs = self.rounds("4 sse50 c32", targets, body,
+        path = api_bodies.API[api].path
+        targets = self.targets(api, self.upstream, self.sse_base(), floor, proxy, "bench-sse")
+        body = api_bodies.request_body(api, "bench-sse", stream=True)
+        expected = api_bodies.expected_content(a.sse_tokens)
+        runs = self.rounds(f"4 sse50 c32 {api}", targets, body,
                            connections=a.sse_connections, threads=2, seconds=a.load_seconds,
-                           rounds=a.rounds_load, check=check)
-        time.sleep(0.5)
-        settled_lines(proxy.log_root)
-        verdict = verify_streams(read_records(proxy.log_root), expected)
+                           rounds=a.rounds_load, check=stream_check(api, expected))
+        self.settle(proxy)
+        check = verify_streams(read_records(proxy.log_root), expected, path)
         completed = sum(r["requests"] for r in runs["albicilla"] + self.warmups["albicilla"])
         # Each client run may stop with up to `connections` streams cut off mid-way.
         budget = a.sse_connections * (a.rounds_load + 1)
-        verdict["client_completed"] = completed
-        verdict["ok"] = (verdict["wrong"] == 0 and verdict["correct"] >= completed
-                         and verdict["cut_by_client_stop"] <= budget
-                         and verdict["other_incomplete"] == 0)
-        say(f"[4 sse50] records: {verdict['correct']} rebuilt correctly (client completed "
-            f"{completed}), {verdict['wrong']} wrong, {verdict['cut_by_client_stop']} cut when "
-            f"the client stopped (at most {budget}), {verdict['other_incomplete']} other "
-            f"incomplete -> {'OK' if verdict['ok'] else 'MISMATCH'}")
-        self.results["sse50_c32"] = summarize(runs)
-        self.results["sse50_c32"]["records"] = verdict
-        proxy.stop()
+        check["client_completed"] = completed
+        check["logging"] = check["records"] > 0
+        check["ok"] = not check["logging"] or (
+            check["wrong"] == 0 and check["correct"] >= completed
+            and check["cut_by_client_stop"] <= budget and check["other_incomplete"] == 0)
+        say(f"[4 sse50 {api}] records: {check['correct']} rebuilt correctly (client completed "
+            f"{completed}), {check['wrong']} wrong, {check['cut_by_client_stop']} cut when "
+            f"the client stopped (at most {budget}), {check['other_incomplete']} other "
+            f"incomplete -> {verdict(check['ok'], check['logging'])}")
+        summary = summarize(runs)
+        summary["records"] = check
+        return summary
 
     def phase_many_streams(self) -> None:
         a = self.args
         tokens = max(1, round(a.stream_seconds / a.stream_interval))
-        up = self.stack.enter_context(servers.slow(self.workdir, tokens=tokens,
-                                                   interval=a.stream_interval))
-        proxy = self.stack.enter_context(servers.albicilla(up.url + "/v1", self.workdir,
-                                                           name="albicilla-p5"))
-        body = chat_body("bench-slow", stream=True)
-        expected = slow_upstream.expected_content(tokens)
-        workers = proxy.worker_pids()
+        group = self.results["many_streams"] = {"apis": self.apis()}
+        with ExitStack() as phase:
+            up = phase.enter_context(servers.slow(self.workdir, tokens=tokens,
+                                                  interval=a.stream_interval))
+            floor, proxy = self.proxies(up.url, "streams")
+            say(f"[5 streams] {a.streams} streams x {tokens} tokens every "
+                f"{a.stream_interval:g}s, dealt over {', '.join(self.apis())}")
+            for name, server in (("floor", floor), ("albicilla", proxy)):
+                group[name] = self.many_streams(name, server, tokens)
+            expected = api_bodies.expected_content(tokens)
+            records = read_records(proxy.log_root)
+            group["records"] = {}
+            for i, api in enumerate(self.apis()):
+                sent = len(range(i, a.streams, len(self.apis())))
+                check = verify_streams(records, expected, api_bodies.API[api].path)
+                check["sent"] = sent
+                check["logging"] = check["records"] > 0
+                check["ok"] = not check["logging"] or check["correct"] == check["records"] == sent
+                group["records"][api] = check
+                say(f"[5 streams] {api}: {sent} streams, {check['records']} records, "
+                    f"{check['correct']} rebuilt correctly -> "
+                    f"{verdict(check['ok'], check['logging'])}")
+            group["ok"] = (group["floor"]["ok"] and group["albicilla"]["ok"]
+                           and all(v["ok"] for v in group["records"].values()))
+
+    def many_streams(self, name: str, server: servers.Server, tokens: int) -> dict:
+        a = self.args
+        expected = api_bodies.expected_content(tokens)
+        kinds = [(server.url + api_bodies.API[api].path,
+                  api_bodies.request_body(api, "bench-slow", stream=True),
+                  stream_check(api, expected)) for api in self.apis()]
+        workers = server.worker_pids()
         idle = {pid: servers.memory_kb(pid) for pid in workers}
         peak_rss = {pid: 0 for pid in workers}
         peak_sockets = {pid: 0 for pid in workers}
-
         spy: list = []
         started = time.monotonic()
 
@@ -346,50 +435,42 @@ class Bench:
             for pid in workers:
                 peak_rss[pid] = max(peak_rss[pid], servers.memory_kb(pid)["VmRSS"])
                 peak_sockets[pid] = max(peak_sockets[pid], servers.open_sockets(pid))
-            # Once every stream is open, profile the busiest worker for a while.
-            if (a.profile > 0 and not spy and time.monotonic() - started > 3
-                    and a.stream_seconds > a.profile + 5):
+            # Once every stream is open, profile Albicilla's busiest worker for a while.
+            if (name == "albicilla" and a.profile > 0 and not spy
+                    and time.monotonic() - started > 3 and a.stream_seconds > a.profile + 5):
                 busiest = max(workers, key=peak_sockets.get)
                 spy.append(self.start_py_spy(busiest, "profile-streams.txt"))
 
-        say(f"[5 streams] {a.streams} streams x {tokens} tokens every {a.stream_interval:g}s")
-        cpu = proxy.cpu_seconds()
-        result = clients.many_streams(proxy.url + "/v1/chat/completions", body,
-                                      count=a.streams, expected=expected,
-                                      seconds=a.stream_seconds * 3 + 60, sample=sample)
+        cpu = server.cpu_seconds()
+        result = clients.many_streams(kinds, count=a.streams, seconds=a.stream_seconds * 3 + 60,
+                                      sample=sample)
         sample()
-        chunks = a.streams * (tokens + 3)  # role, tokens, finish+usage+[DONE] in one write
-        result["cpu_s"] = proxy.cpu_seconds() - cpu
+        # Upstream writes per stream: the opening events, the tokens, the closing events.
+        chunks = a.streams * (tokens + 2)
+        result["cpu_s"] = server.cpu_seconds() - cpu
         result["cpu_us_per_chunk"] = result["cpu_s"] / chunks * 1e6
-        say(f"[5 streams] proxy CPU {result['cpu_s']:.1f} s for {chunks} upstream writes: "
-            f"{result['cpu_us_per_chunk']:.0f} us per relayed chunk (request handling included)")
         if spy:
             self.results["profile_streams"] = self.finish_py_spy(
                 spy[0], f"the busiest worker during {a.streams} slow streams")
         final = {pid: servers.memory_kb(pid) for pid in workers}
-        settled_lines(proxy.log_root)
-        verdict = verify_streams(read_records(proxy.log_root), expected)
-        result["records"] = verdict
         result["workers"] = [
             {"pid": pid, "idle_rss_mb": idle[pid]["VmRSS"] / 1024,
              "peak_rss_mb": peak_rss[pid] / 1024, "vmhwm_mb": final[pid]["VmHWM"] / 1024,
              "peak_sockets": peak_sockets[pid]}
             for pid in workers]
-        result["ok"] = (result["complete"] == a.streams and verdict["correct"] == a.streams
-                        and verdict["records"] == a.streams)
-        say(f"[5 streams] {result['complete']}/{a.streams} complete at the client, "
-            f"{verdict['records']} records, {verdict['correct']} rebuilt correctly; "
+        result["ok"] = result["complete"] == a.streams
+        say(f"[5 streams] {name}: {result['complete']}/{a.streams} complete at the client; "
             f"wall {result['wall_s']:.1f}s, stream p50 {result['stream_p50_s']:.2f}s max "
-            f"{result['stream_max_s']:.2f}s -> {'OK' if result['ok'] else 'FAILED'}")
+            f"{result['stream_max_s']:.2f}s; CPU {result['cpu_s']:.1f} s, "
+            f"{result['cpu_us_per_chunk']:.0f} us per relayed upstream write -> "
+            f"{'OK' if result['ok'] else 'FAILED'}")
         for w in result["workers"]:
-            say(f"[5 streams] worker {w['pid']}: RSS idle {w['idle_rss_mb']:.1f} MB, peak "
-                f"sampled {w['peak_rss_mb']:.1f} MB, VmHWM {w['vmhwm_mb']:.1f} MB, at most "
+            say(f"[5 streams] {name} worker {w['pid']}: RSS idle {w['idle_rss_mb']:.1f} MB, "
+                f"peak sampled {w['peak_rss_mb']:.1f} MB, VmHWM {w['vmhwm_mb']:.1f} MB, at most "
                 f"{w['peak_sockets']} sockets open (a stream holds two)")
         if result["failures"]:
-            say(f"[5 streams] first failures: {result['failures']}")
-        self.results["many_streams"] = result
-        proxy.stop()
-        up.stop()
+            say(f"[5 streams] {name} first failures: {result['failures']}")
+        return result
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -399,15 +480,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--smoke", action="store_true",
                    help="tiny sizes, the Python upstream and client: no nginx, wrk or LiteLLM")
     p.add_argument("--phases", default="1,2,3,4,5", help="comma-separated phase numbers")
+    p.add_argument("--apis", default=",".join(api_bodies.NAMES),
+                   help="comma-separated APIs each phase covers")
     p.add_argument("--rounds", type=int, default=3, help="rounds of the 1-connection test")
-    p.add_argument("--seconds", type=float, default=5, help="length of one 1-connection run")
+    p.add_argument("--seconds", type=float, default=3, help="length of one 1-connection run")
     p.add_argument("--rounds-load", type=int, default=2, help="rounds of the loaded tests")
-    p.add_argument("--load-seconds", type=float, default=10, help="length of one loaded run")
+    p.add_argument("--load-seconds", type=float, default=5, help="length of one loaded run")
     p.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per target")
     p.add_argument("--connections", type=int, default=64)
-    p.add_argument("--exact-requests", type=int, default=5000)
-    p.add_argument("--ttft-pairs", type=int, default=300, help="TTFT rounds (one per target)")
-    p.add_argument("--ttft-budget", type=float, default=120, help="TTFT time limit, seconds")
+    p.add_argument("--exact-requests", type=int, default=3000)
+    p.add_argument("--ttft-pairs", type=int, default=200, help="TTFT rounds (one per target)")
+    p.add_argument("--ttft-budget", type=float, default=120,
+                   help="TTFT time limit, seconds (shared by the APIs)")
     p.add_argument("--ttft-tokens", type=int, default=3)
     p.add_argument("--ttft-interval", type=float, default=0.005)
     p.add_argument("--ttft-first-delay", type=float, default=0.005)
@@ -424,15 +508,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="seconds of py-spy on one worker under the 64-connection load")
     p.add_argument("--profile-top", type=int, default=25)
     p.add_argument("--py-spy", help="py-spy executable (default: py-spy on PATH, else uvx)")
+    p.add_argument("--albicilla-repo", type=Path, default=servers.ROOT,
+                   help="run Albicilla from this checkout (default: this repository)")
     p.add_argument("--json", help="also write the results here")
     p.add_argument("--workdir", help="keep servers' files and logs here (default: a temp dir)")
     args = p.parse_args(argv)
     args.phases = {int(x) for x in args.phases.split(",") if x.strip()}
+    args.apis = [x.strip() for x in args.apis.split(",") if x.strip()]
+    unknown = set(args.apis) - set(api_bodies.NAMES)
+    if unknown or not args.apis:
+        p.error(f"--apis: choose from {', '.join(api_bodies.NAMES)}")
     if args.smoke:
-        args.rounds, args.seconds, args.rounds_load, args.load_seconds = 1, 0.5, 1, 0.5
-        args.warmup, args.connections, args.exact_requests = 0.2, 8, 40
+        args.rounds, args.seconds, args.rounds_load, args.load_seconds = 1, 0.3, 1, 0.3
+        args.warmup, args.connections, args.exact_requests = 0.1, 8, 40
         args.ttft_pairs, args.warmup_requests, args.sse_connections = 5, 1, 4
-        args.streams = min(args.streams, 20)
+        args.streams = min(args.streams, 21)
         args.stream_seconds = min(args.stream_seconds, 1.0)
         args.profile = 0
     return args
@@ -440,6 +530,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _stop(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds the ExitStack: every server is stopped
+
+
+def failures(results: dict) -> list[str]:
+    """The checks that failed: counts, records, and errors from anything but LiteLLM."""
+    failed = []
+    if results.get("many_streams", {}).get("ok") is False:
+        failed.append("many_streams")
+    for group in ("throughput_c64", "sse50_c32"):
+        for api, sub in results.get(group, {}).items():
+            if sub.get("exact_count", {}).get("ok") is False or sub.get("records", {}).get(
+                    "ok") is False:
+                failed.append(f"{group}/{api}")
+    for group in ("latency_c1", "throughput_c64", "sse50_c32"):
+        for api, sub in results.get(group, {}).items():
+            for name, run in sub.items():
+                if isinstance(run, dict) and run.get("errors"):
+                    say(f"{group} {api}: {name} answered {run['errors']} requests with errors "
+                        "(socket errors, timeouts or HTTP status >= 400)")
+                    if name != "litellm":
+                        failed.append(f"{group}/{api}/{name}")
+    return failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -467,31 +578,20 @@ def main(argv: list[str] | None = None) -> int:
                   4: bench.phase_sse, 5: bench.phase_many_streams}
         for number in sorted(args.phases):
             say(f"\n## phase {number}")
+            began = time.monotonic()
             phases[number]()
+            say(f"(phase {number}: {time.monotonic() - began:.0f} s)")
         if bench.litellm:
             log = bench.litellm.log.read_text(errors="replace")
             restarts = log.count("] died")
             bench.results["litellm_worker_restarts"] = restarts
             say(f"\nLiteLLM workers restarted by their supervisor during the run: {restarts}")
-    say("\n## summary\n")
+    say("\n## summary: Albicilla as a ratio to the floor (the same stack, only forwarding)\n")
     for row in table(bench.results, args):
         say(row)
     if args.json:
         Path(args.json).write_text(json.dumps(bench.results, indent=2, default=str) + "\n")
-    failed = [name for name, group in bench.results.items()
-              if isinstance(group, dict) and group.get("ok") is False]
-    for group in ("throughput_c64", "sse50_c32"):
-        sub = bench.results.get(group, {})
-        if sub.get("exact_count", {}).get("ok") is False or sub.get("records", {}).get(
-                "ok") is False:
-            failed.append(group)
-    for group in ("latency_c1", "throughput_c64", "sse50_c32"):
-        for name, run in bench.results.get(group, {}).items():
-            if isinstance(run, dict) and run.get("errors"):
-                say(f"{group}: {name} answered {run['errors']} requests with errors "
-                    "(socket errors, timeouts or HTTP status >= 400)")
-                if name != "litellm":
-                    failed.append(f"{group}/{name}")
+    failed = failures(bench.results)
     if failed:
         say(f"\nFAILED checks: {', '.join(failed)}")
         return 1

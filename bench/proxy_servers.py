@@ -1,4 +1,4 @@
-"""The processes bench_proxy.py compares: nginx, the slow upstream, Albicilla, LiteLLM, and wrk.
+"""The processes bench_proxy.py runs: nginx, slow upstream, floor, Albicilla, LiteLLM and wrk.
 
 Every server listens on a free loopback port, keeps its files under the run's work directory,
 runs in the foreground as a child of the benchmark and is stopped by it (SIGKILL at the latest).
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import slow_upstream
+import api_bodies
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -52,6 +52,10 @@ class Server:
         """The worker processes (children of the master), for RSS and profiling."""
         return children(self.proc.pid)
 
+    def worker_cpu(self) -> dict[int, float]:
+        """CPU seconds used so far by each worker, to see how evenly they share the load."""
+        return {pid: process_cpu(pid) for pid in self.worker_pids()}
+
     def cpu_seconds(self) -> float:
         """CPU time (user + system) used so far by the server and all its descendants."""
         total = 0.0
@@ -72,6 +76,16 @@ class Server:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+def process_cpu(pid: int) -> float:
+    """CPU time (user + system) of one process, 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def _die_with_parent() -> None:
@@ -151,14 +165,16 @@ def wait_ready(server: Server, path: str = "/health", timeout: float = STARTUP_S
 @contextmanager
 def _running(name: str, argv: list[str], workdir: Path, port: int, *, env: dict | None = None,
              ready_path: str = "/health", stop_sig: int = signal.SIGTERM,
-             cwd: Path = ROOT) -> Iterator[Server]:
+             cwd: Path = ROOT, wait: bool = True) -> Iterator[Server]:
+    """Start a server; with wait=False the caller calls wait_ready (to start several at once)."""
     log = workdir / f"{name}-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
     server = Server(name, proc, port, log)
     try:
-        wait_ready(server, ready_path)
+        if wait:
+            wait_ready(server, ready_path)
         yield server
     finally:
         server.stop(stop_sig)
@@ -166,7 +182,7 @@ def _running(name: str, argv: list[str], workdir: Path, port: int, *, env: dict 
 
 @contextmanager
 def nginx(workdir: Path, sse_tokens: int = 50) -> Iterator[Server]:
-    """nginx serving the fixed completion at /v1 and a fixed stream at /sse/v1."""
+    """nginx serving each API's fixed JSON answer under /v1 and its fixed stream under /sse/v1."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     prefix = workdir / "nginx"
     prefix.mkdir(parents=True, exist_ok=True)
@@ -177,12 +193,14 @@ def nginx(workdir: Path, sse_tokens: int = 50) -> Iterator[Server]:
         "@PORT@": str(port),
         "@USER_DIRECTIVE@": "user root;" if os.geteuid() == 0 else "",
         "@TOKENS@": str(sse_tokens),
-        "@COMPLETION@": _nginx_string(slow_upstream.completion_body()),
+        **{f"@COMPLETION_{name.upper()}@": _nginx_string(api.completion())
+           for name, api in api_bodies.API.items()},
     }.items():
         conf = conf.replace(marker, value)
-    sse_file = prefix / "html" / "sse" / "v1" / "chat" / "completions"
-    sse_file.parent.mkdir(parents=True, exist_ok=True)
-    sse_file.write_bytes(slow_upstream.stream_body(sse_tokens))
+    for name, api in api_bodies.API.items():
+        sse_file = prefix / "html" / "sse" / api.path.lstrip("/")
+        sse_file.parent.mkdir(parents=True, exist_ok=True)
+        sse_file.write_bytes(api_bodies.stream_body(name, sse_tokens))
     conf_path = prefix / "nginx.conf"
     conf_path.write_text(conf)
     argv = [binary, "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(conf_path)]
@@ -211,7 +229,7 @@ def slow(workdir: Path, *, tokens: int, interval: float, first_delay: float = 0.
 
 @contextmanager
 def albicilla(upstream_endpoint: str, workdir: Path, *, workers: int = 2,
-              name: str = "albicilla", repo: Path = ROOT) -> Iterator[Server]:
+              name: str = "albicilla", repo: Path = ROOT, wait: bool = True) -> Iterator[Server]:
     """`gunicorn wsgi:app` from the repository, configured only through PROXY_* variables.
 
     `repo` may be another checkout (gunicorn puts its working directory first on sys.path),
@@ -224,8 +242,25 @@ def albicilla(upstream_endpoint: str, workdir: Path, *, workers: int = 2,
                PROXY_LOG_ROOT=str(log_root), PROXY_WORKERS=str(workers),
                PROXY_HOST="127.0.0.1")
     argv = [str(Path(sys.executable).parent / "gunicorn"), "wsgi:app"]
-    with _running(name, argv, workdir, port, env=env, cwd=repo) as server:
+    with _running(name, argv, workdir, port, env=env, cwd=repo, wait=wait) as server:
         server.log_root = log_root
+        yield server
+
+
+@contextmanager
+def floor(upstream_endpoint: str, workdir: Path, *, workers: int = 2, name: str = "floor",
+          repo: Path = ROOT, wait: bool = True) -> Iterator[Server]:
+    """The floor (bench/floor_proxy.py) under the repository's gunicorn.conf.py, as Albicilla runs.
+
+    Only forwarding: no log is written (`log_root` stays None).
+    """
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROXY_")}
+    env.update(PROXY_UPSTREAM_ENDPOINT=upstream_endpoint, PROXY_PORT=str(port),
+               PROXY_WORKERS=str(workers), PROXY_HOST="127.0.0.1")
+    argv = [str(Path(sys.executable).parent / "gunicorn"), "--pythonpath", str(BENCH),
+            "floor_proxy:app"]
+    with _running(name, argv, workdir, port, env=env, cwd=repo, wait=wait) as server:
         yield server
 
 
@@ -283,11 +318,17 @@ end
 """
 
 
+def wrk_script(body: bytes, workdir: Path) -> Path:
+    """The wrk Lua script that POSTs `body` and prints its summary as JSON."""
+    script = workdir / "wrk.lua"
+    script.write_text(WRK_SCRIPT % json.dumps(body.decode()))
+    return script
+
+
 def run_wrk(url: str, body: bytes, *, connections: int, threads: int, seconds: float,
             workdir: Path) -> dict:
     """One wrk run; returns its summary (requests, errors, latency percentiles in µs)."""
-    script = workdir / "wrk.lua"
-    script.write_text(WRK_SCRIPT % json.dumps(body.decode()))
+    script = wrk_script(body, workdir)
     argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s",
             "--timeout", "30s", "-s", str(script), url]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)

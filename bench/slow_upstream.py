@@ -1,13 +1,14 @@
-"""An asyncio OpenAI-like upstream that holds thousands of slow streams at once, for benchmarks.
+"""An asyncio upstream for the three logged APIs that holds thousands of slow streams at once.
 
     python bench/slow_upstream.py --port 0 --tokens 200 --interval 0.1 --first-delay 0
 
-`POST .../chat/completions` with `"stream": true` in the body answers an SSE stream (chunked):
-the role chunk at once, then `--tokens` content chunks (`tok0 `, `tok1 `, ...), the first after
-`--first-delay` seconds and the others every `--interval` seconds on a fixed schedule (so 1,000
-streams do not drift), then the finish chunk, a usage chunk and `[DONE]`. Without a stream it
-answers a fixed chat.completion. `GET /health` answers 200. Connections are kept alive.
-The port it listens on is printed on the first line of stdout.
+`POST .../chat/completions`, `.../responses` or `.../messages` with `"stream": true` in the body
+answers an SSE stream (chunked) in that API's shape (api_bodies.py): the opening events at once,
+then `--tokens` text deltas (`tok0 `, `tok1 `, ...), the first after `--first-delay` seconds and
+the others every `--interval` seconds on a fixed schedule (so 1,000 streams do not drift), then
+the closing events. Without a stream it answers that API's fixed JSON body. `GET /health`
+answers 200. Connections are kept alive. The port it listens on is printed on the first line
+of stdout.
 """
 
 from __future__ import annotations
@@ -18,53 +19,9 @@ import json
 import socket
 import time
 
-CREATED = 1764000000
+import api_bodies
+
 MAX_HEAD = 65536
-
-
-def _event(payload: dict) -> bytes:
-    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
-
-
-def _chunk(choices: list, **extra: object) -> dict:
-    return {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": CREATED,
-            "model": "bench-model", "choices": choices, **extra}
-
-
-def role_event() -> bytes:
-    return _event(_chunk([{"index": 0, "delta": {"role": "assistant", "content": ""},
-                           "finish_reason": None}]))
-
-
-def token_event(i: int) -> bytes:
-    return _event(_chunk([{"index": 0, "delta": {"content": f"tok{i} "}, "finish_reason": None}]))
-
-
-def closing_events(tokens: int) -> bytes:
-    """Finish chunk, usage-only chunk and [DONE]."""
-    usage = {"prompt_tokens": 8, "completion_tokens": tokens, "total_tokens": 8 + tokens}
-    return (_event(_chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
-            + _event(_chunk([], usage=usage)) + b"data: [DONE]\n\n")
-
-
-def stream_body(tokens: int) -> bytes:
-    """The whole SSE body of one stream (what nginx serves as its fixed stream)."""
-    return role_event() + b"".join(token_event(i) for i in range(tokens)) + closing_events(tokens)
-
-
-def expected_content(tokens: int) -> str:
-    return "".join(f"tok{i} " for i in range(tokens))
-
-
-def completion_body() -> bytes:
-    return json.dumps({
-        "id": "chatcmpl-bench", "object": "chat.completion", "created": CREATED,
-        "model": "bench-model",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello there!",
-                                             "refusal": None},
-                     "logprobs": None, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 8, "completion_tokens": 3, "total_tokens": 11},
-    }, separators=(",", ":")).encode()
 
 
 class SlowUpstream:
@@ -72,7 +29,7 @@ class SlowUpstream:
         self.tokens = tokens
         self.interval = interval
         self.first_delay = first_delay
-        self.completion = completion_body()
+        self.completions = {name: api.completion() for name, api in api_bodies.API.items()}
         self.active = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -102,10 +59,11 @@ class SlowUpstream:
             stream = json.loads(body).get("stream") is True
         except (ValueError, AttributeError):
             stream = False
+        api = api_bodies.for_path(target)
         if stream:
-            await self._stream(writer)
+            await self._stream(writer, api)
         else:
-            await self._send(writer, b"application/json", self.completion)
+            await self._send(writer, b"application/json", self.completions[api.name])
         return keep_alive
 
     async def _send(self, writer: asyncio.StreamWriter, ctype: bytes, data: bytes) -> None:
@@ -113,7 +71,7 @@ class SlowUpstream:
                      % (ctype, len(data), data))
         await writer.drain()
 
-    async def _stream(self, writer: asyncio.StreamWriter) -> None:
+    async def _stream(self, writer: asyncio.StreamWriter, api: type) -> None:
         def chunk(data: bytes) -> bytes:
             return b"%x\r\n%s\r\n" % (len(data), data)
 
@@ -123,16 +81,16 @@ class SlowUpstream:
         try:
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                          b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         + chunk(role_event()))
+                         + chunk(api.opening()))
             await writer.drain()
             for i in range(self.tokens):
                 due = start + self.first_delay + i * self.interval
                 delay = due - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                writer.write(chunk(token_event(i)))
+                writer.write(chunk(api.token(i)))
                 await writer.drain()
-            writer.write(chunk(closing_events(self.tokens)) + b"0\r\n\r\n")
+            writer.write(chunk(api.closing(self.tokens)) + b"0\r\n\r\n")
             await writer.drain()
         finally:
             self.active -= 1

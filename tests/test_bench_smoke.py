@@ -27,17 +27,31 @@ def run_bench(tmp_path: Path, *args: str) -> tuple[dict, str]:
     return json.loads(results.read_text()), done.stdout
 
 
-def test_every_phase_runs_without_nginx_or_wrk(tmp_path):
+API_NAMES = ("chat", "responses", "messages")
+
+
+def test_every_phase_runs_for_every_api_without_nginx_or_wrk(tmp_path):
     results, output = run_bench(tmp_path, "--smoke")
-    assert results["latency_c1"]["albicilla"]["rps"] > 0
-    exact = results["throughput_c64"]["exact_count"]
-    assert exact["ok"] and exact["logged"] == exact["sent"] == 40
-    assert results["ttft"]["albicilla"]["n"] == 5
-    assert results["sse50_c32"]["records"]["ok"]
+    for api in API_NAMES:
+        for target in ("direct", "floor", "albicilla"):
+            assert results["latency_c1"][api][target]["rps"] > 0, (api, target)
+            assert results["throughput_c64"][api][target]["errors"] == 0, (api, target)
+            assert results["ttft"][api][target]["n"] == 5, (api, target)
+            assert results["sse50_c32"][api][target]["errors"] == 0, (api, target)
+        exact = results["throughput_c64"][api]["exact_count"]
+        # Endpoints this build does not log yet give no line at all, never a wrong count.
+        assert exact["ok"] and exact["sent"] == 40 and exact["logged"] in (0, 40), api
+        assert results["sse50_c32"][api]["records"]["ok"], api
+    # Chat is logged on every build: every request exactly once.
+    assert results["throughput_c64"]["chat"]["exact_count"]["logged"] == 40
+    assert results["sse50_c32"]["chat"]["records"]["correct"] > 0
     many = results["many_streams"]
-    assert many["ok"] and many["complete"] == many["records"]["correct"] == 20
-    assert len(many["workers"]) == 2 and all(w["vmhwm_mb"] > 0 for w in many["workers"])
-    assert "| non-streaming latency median, 1 connection (ms) |" in output
+    assert many["ok"] and many["floor"]["complete"] == many["albicilla"]["complete"] == 21
+    assert many["records"]["chat"]["correct"] == 7
+    assert len(many["albicilla"]["workers"]) == 2
+    assert all(w["vmhwm_mb"] > 0 for w in many["albicilla"]["workers"])
+    assert "| 1 | chat | latency median, 1 conn. (ms, added) |" in output
+    assert "| 2 | messages | requests/s, 8 connections |" in output
 
 
 @pytest.mark.skipif(
@@ -51,6 +65,9 @@ def test_nginx_and_wrk_runs_at_tiny_sizes(tmp_path):
         "--connections", "8", "--sse-connections", "4",
     )
     assert "upstream: nginx" in output
-    assert results["latency_c1"]["direct"]["rps"] > 0
-    assert results["throughput_c64"]["exact_count"]["ok"]
-    assert results["sse50_c32"]["records"]["ok"]
+    for api in API_NAMES:
+        assert results["latency_c1"][api]["direct"]["rps"] > 0, api
+        assert results["latency_c1"][api]["floor"]["rps"] > 0, api
+        assert results["throughput_c64"][api]["exact_count"]["ok"], api
+        assert results["sse50_c32"][api]["records"]["ok"], api
+        assert results["sse50_c32"][api]["floor"]["errors"] == 0, api

@@ -68,6 +68,20 @@ def test_url_keeps_path_and_query_on_the_configured_host():
     assert upstream.url("/v1/x@evil.example") == "http://u.test/v1/x@evil.example"
 
 
+def test_send_prepares_url_and_endpoint_credentials_as_requests_would():
+    upstream = Upstream(Settings(upstream_endpoint="HTTP://user:pw@U.Test/v1"))
+    with responses.RequestsMock() as mock:
+        url = "http://user:pw@u.test/v1/chat/completions?q=a%20b&r=%C3%A9"
+        mock.post(url, body="{}")
+        response = upstream.send("POST", "/v1/chat/completions", "q=a b&r=\xe9".encode("latin-1"),
+                                 {"X-A": "1"}, b"{}")
+        response.close()
+        sent = mock.calls[0].request
+    assert sent.url == url
+    assert sent.headers["Authorization"].startswith("Basic ")
+    assert sent.headers["X-A"] == "1" and sent.headers["Content-Length"] == "2"
+
+
 def test_session_stores_no_cookies_and_follows_no_redirects():
     upstream = Upstream(Settings(upstream_endpoint="http://u.test", worker_connections=7))
     with responses.RequestsMock() as mock:
