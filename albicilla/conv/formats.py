@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import Problem
+from .checks import Problem, message_calls
 from .keys import text_parts
 
 # Built once: json.dumps with keyword arguments builds a new encoder on every call.
@@ -98,7 +98,7 @@ def count_invalid_arguments(messages: list[dict[str, Any]]) -> int:
     """Tool calls whose arguments are a string that is not JSON (what json_tool_call keeps raw)."""
     count = 0
     for message in messages:
-        for call in _calls_of(message):
+        for call in message_calls(message):
             if not parse_arguments(_arguments_of(call))[1]:
                 count += 1
     return count
@@ -124,7 +124,7 @@ def json_tool_call_message(message: dict[str, Any]) -> tuple[dict[str, Any], int
         role = "system"
     content = message.get("content")
     invalid = 0
-    calls = _calls_of(message)
+    calls = message_calls(message)
     if role == "tool":
         call_id = message.get("tool_call_id") or ""
         text = f'<tool_result tool_call_id="{call_id}">{_flat_text(content)}</tool_result>'
@@ -176,14 +176,6 @@ def flatten_tool(tool: Any) -> dict[str, Any]:
         "description": spec.get("description") or "",
         "parameters": parameters if type(parameters) is dict else _NO_PARAMETERS,
     }
-
-
-def _calls_of(message: dict[str, Any]) -> list[Any]:
-    calls = message.get("tool_calls")
-    if type(calls) is list and calls:
-        return calls
-    legacy = message.get("function_call")
-    return [{"function": legacy}] if type(legacy) is dict else []
 
 
 def _spec_of(item: Any) -> dict[str, Any]:
