@@ -59,13 +59,12 @@ def convert(options: Options, err: IO[str]) -> Stats:
                 elif part.lines:
                     _write_file(os.path.join(options.output, session.day, session.name), part.lines)
                 if options.verbose:
-                    print(
+                    err.write(
                         f"[{number}/{len(files)}] {session.label}: {len(part.lines)} "
                         f"conversations ({stats.records} records, {stats.conversations} "
-                        "conversations so far)",
-                        file=err,
-                        flush=True,
+                        "conversations so far)\n"
                     )
+                    err.flush()
         if single is not None:
             single.commit()
     except OSError as exc:
@@ -88,7 +87,7 @@ def _merge(
 ) -> None:
     """Add one session's part to the run, its warnings printed where the serial run prints them."""
     for warning in part.warnings:
-        print(warning, file=err)
+        err.write(f"{warning}\n")  # one write: Ctrl-C never leaves half a line before its own
     if report is not None and part.report is not None:
         report.add(part.report, stats.conversations if single else 0)
     stats.add(part.stats)
