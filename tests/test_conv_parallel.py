@@ -40,13 +40,29 @@ def turn(rid: str, previous: str | None, text: str, day: str, session: str) -> d
     return record("/v1/responses", request, response, timestamp=f"{day}T10:00:00Z", session=session)
 
 
+def late_system(day: str, session: str) -> dict[str, Any]:
+    """A chat call the report lists as a problem (a system message after the user's)."""
+    messages = [{"role": "user", "content": "q"}, {"role": "system", "content": "late"}]
+    response = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "a"}}]}
+    request = {"model": "m", "messages": messages}
+    return record(
+        "/v1/chat/completions", request, response, timestamp=f"{day}T11:00:00Z", session=session
+    )
+
+
 # A chain r1 -> r2 -> r3 -> r4 through four files and three days: every child's parent is in
 # another file, so with two workers some parent is in a file the other worker converts.
 CHAIN = {
     "2026-11-25/chain-a.jsonl": [turn("r1", None, "one", "2026-11-25", "chain-a")],
     "2026-11-26/chain-b.jsonl": [turn("r2", "r1", "two", "2026-11-26", "chain-b")],
-    "2026-11-26/chain-c.jsonl": [turn("r3", "r2", "three", "2026-11-26", "chain-c")],
-    "2026-11-27/chain-d.jsonl": [turn("r4", "r3", "four", "2026-11-27", "chain-d")],
+    "2026-11-26/chain-c.jsonl": [
+        turn("r3", "r2", "three", "2026-11-26", "chain-c"),
+        late_system("2026-11-26", "chain-c"),
+    ],
+    "2026-11-27/chain-d.jsonl": [
+        turn("r4", "r3", "four", "2026-11-27", "chain-d"),
+        late_system("2026-11-27", "chain-d"),
+    ],
 }
 
 
@@ -75,7 +91,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert len(files) >= 8
     for session in files[2::3]:  # damaged lines, reported by whichever worker reads them
         with open(session.path, "ab") as handle:
-            handle.write(b"not json\n\n{\"torn")
+            handle.write(b'not json\n\n{"torn')
     return logs
 
 
@@ -104,7 +120,8 @@ def test_two_jobs_write_the_same_bytes_report_and_stderr_as_one(
     parallel = run(corpus, tmp_path / "two", capsys, *flags, "--jobs", "2")
     files, report, err = serial
     assert len(files) >= (1 if layout else 8)
-    assert json.loads(report)["lines"]["written"] > 10
+    lines = json.loads(report)["lines"]
+    assert lines["written"] > 10 and lines["with_problems"] >= 2
     assert "damaged" in err and "warning: " in err and "[1/" in err
     assert parallel == serial
 
@@ -113,7 +130,7 @@ def test_chain_across_files_is_rebuilt_with_two_jobs(
     corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     files, _, _ = run(corpus, tmp_path / "two", capsys, "--jobs", "2", "--format", "native")
-    last = json.loads(files[os.path.join("2026-11-27", "chain-d.jsonl")])
+    last = json.loads(files[os.path.join("2026-11-27", "chain-d.jsonl")].splitlines()[0])
     assert [m["content"] for m in last["messages"]] == [
         "one",
         "ONE",
