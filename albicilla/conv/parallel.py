@@ -23,7 +23,7 @@ from itertools import islice
 from .reader import SessionFile
 from .session import Options, SessionConverter, SessionPart
 
-WINDOW = 2  # sessions in flight per worker: one running, one queued behind it
+WINDOW = 4  # sessions per worker in flight or done and waiting for an earlier one to be merged
 
 _converter: SessionConverter | None = None  # a worker's own, set by `_start_worker`
 
