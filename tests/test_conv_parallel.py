@@ -231,3 +231,51 @@ def test_ctrl_c_stops_workers_and_leaves_no_file(corpus: Path, tmp_path: Path) -
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_alive(pid) for pid in workers)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc")
+def test_a_killed_worker_is_one_line_exit_1_and_no_file(corpus: Path, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    write_logs(logs, {"2026-11-20/blank.jsonl": []})
+    (logs / "2026-11-20" / "blank.jsonl").write_text("\n" * 20_000)
+    for path in corpus.glob("*/*.jsonl"):
+        (logs / path.parent.name).mkdir(exist_ok=True)
+        (logs / path.parent.name / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "albicilla.conv", "--logs", str(logs), "--output", str(out)]
+    child = subprocess.Popen([*command, "--jobs", "2"], stderr=subprocess.PIPE)
+    try:
+        assert child.stderr is not None
+        deadline = time.monotonic() + 120
+        while not _pipe_filled(child.stderr.fileno()):
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        os.kill(_workers(child.pid)[0], signal.SIGKILL)  # as the kernel's out-of-memory killer
+        err = child.stderr.read().decode()
+        assert child.wait(timeout=60) == 1
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        if child.stderr is not None:
+            child.stderr.close()
+    assert err.splitlines()[-1] == "albicilla-conv: error: a worker process died"
+    assert "Traceback" not in err
+    assert not list(out.rglob("*.tmp"))
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as handle:
+            children.extend(int(c) for c in handle.read().split())
+    return sorted(children)
+
+
+def _workers(pid: int) -> list[int]:
+    """The worker processes of converter `pid`: the children of its fork server."""
+    for child in _children(pid):
+        with open(f"/proc/{child}/cmdline", "rb") as handle:
+            if b"forkserver" in handle.read():
+                return _children(child)
+    raise AssertionError("no fork server")

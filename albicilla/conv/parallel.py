@@ -62,13 +62,13 @@ def session_parts(
             pool.submit(_convert, session) for session in islice(pending, WINDOW * jobs)
         )
         while window:
-            try:
-                part = window.popleft().result()
-            except BrokenProcessPool as exc:
-                raise WorkerError("a worker process died") from exc
+            part = window.popleft().result()
             for session in islice(pending, 1):
                 window.append(pool.submit(_convert, session))
             yield part
+    except BrokenProcessPool as exc:  # from `result` or `submit`, whichever comes first
+        _stop(pool)
+        raise WorkerError("a worker process died") from exc
     except BaseException:  # Ctrl-C, a write that failed, a generator closed early
         _stop(pool)
         raise
