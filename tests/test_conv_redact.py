@@ -99,7 +99,7 @@ def test_summary_has_no_redaction_part_without_the_flags(logs: Path, tmp_path: P
 
 
 def test_stats_expose_the_counts_as_a_counter(logs: Path, tmp_path: Path) -> None:
-    options = Options(logs=str(logs), output=str(tmp_path / "out"), redact=True)
+    options = Options(logs=(str(logs),), output=str(tmp_path / "out"), redact=True)
     stats = convert(options, io.StringIO())
     assert stats.redactions == {"github_token": 2}
 
@@ -141,3 +141,17 @@ def test_bad_redaction_flags_are_one_line_and_exit_2(logs, tmp_path, capsys, fla
     status = main(["--logs", str(logs), "--output", str(tmp_path / "out"), *flags])
     assert status == 2
     assert capsys.readouterr().err == f"albicilla-conv: error: {message}\n"
+
+
+def test_workers_share_one_random_key_so_an_address_has_one_pseudonym(logs: Path, tmp_path: Path):
+    day = logs / "2026-11-26"
+    for name in ("t", "u", "v"):  # more session files than workers, the same address in each
+        (day / f"{name}.jsonl").write_bytes((day / "s.jsonl").read_bytes())
+    lines = run(logs, tmp_path / "out", "--anonymize-emails", "--jobs", "2")
+    assert len(lines) == 4
+    pseudonyms = {m for line in lines for m in re.findall(r"user-[0-9a-f]+@example\.com",
+                                                          json.dumps(line))}
+    assert len(pseudonyms) == 1
+    # Another run draws another key: another pseudonym.
+    again = run(logs, tmp_path / "again", "--anonymize-emails", "--jobs", "2")
+    assert re.findall(r"user-[0-9a-f]+@example\.com", json.dumps(again))[0] not in pseudonyms

@@ -7,6 +7,7 @@ import os
 import sys
 
 from .convert import WRITERS, ConvertError, Options, convert
+from .parallel import default_jobs
 
 PROG = "albicilla-conv"
 
@@ -17,7 +18,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn Albicilla proxy logs into training conversations, one JSON per line.",
     )
     parser.add_argument(
-        "--logs", required=True, metavar="DIR", help="the proxy's log root (<day>/<session>.jsonl)"
+        "--logs",
+        required=True,
+        action="append",
+        metavar="DIR",
+        help="a proxy's log root (<day>/<session>.jsonl), or a directory of roots, one per host "
+        "(HOST/<day>/...); repeat for several hosts: a session's files are merged by timestamp",
     )
     parser.add_argument(
         "--output", required=True, metavar="DIR", help="where to write (created when missing)"
@@ -66,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: a random key per run)",
     )
     parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="convert in N worker processes (default: the number of CPUs; 1: in this process); "
+        "the output is the same bytes",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="report progress per file on stderr"
     )
     return parser
@@ -73,11 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not os.path.isdir(args.logs):
-        return _fail(f"logs directory not found: {args.logs}")
+    for logs in args.logs:
+        if not os.path.isdir(logs):
+            return _fail(f"logs directory not found: {logs}")
+    if len({os.path.realpath(logs) for logs in args.logs}) < len(args.logs):
+        return _fail("the same logs directory is given twice")
     if os.path.exists(args.output) and not os.path.isdir(args.output):
         return _fail(f"output is not a directory: {args.output}")
-    if os.path.isdir(args.output) and os.path.samefile(args.logs, args.output):
+    if os.path.isdir(args.output) and any(os.path.samefile(d, args.output) for d in args.logs):
         return _fail("output directory must not be the logs directory")
     if args.hf_tools_as_string and args.format != "hf":
         return _fail("--hf-tools-as-string needs --format hf")
@@ -90,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.redaction_key == "":
         return _fail("--redaction-key must not be empty")
     options = Options(
-        logs=args.logs,
+        logs=tuple(args.logs),
         output=args.output,
         single_file=args.single_file,
         format=args.format,
@@ -100,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         redact=args.redact,
         anonymize_emails=args.anonymize_emails,
         redaction_key=None if args.redaction_key is None else args.redaction_key.encode(),
+        jobs=args.jobs if args.jobs is not None else default_jobs(),
     )
     try:
         stats = convert(options, sys.stderr)
@@ -110,6 +128,16 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("interrupted", status=130)
     print(f"{PROG}: {stats.summary()}", file=sys.stderr)
     return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return value
 
 
 def _report_problem(path: str) -> str | None:

@@ -24,11 +24,16 @@ from .apis.common import (  # noqa: F401
 
 @dataclass(frozen=True)
 class SessionFile:
-    """One `<logs>/<day>/<name>.jsonl` file."""
+    """One session's `<day>/<name>.jsonl`: its file in each log root that holds it."""
 
     day: str
     name: str
-    path: str
+    paths: tuple[str, ...]
+
+    @property
+    def path(self) -> str:
+        """The file in the first root that holds it (the only one with a single root)."""
+        return self.paths[0]
 
     @property
     def label(self) -> str:
@@ -38,15 +43,16 @@ class SessionFile:
 def find_session_files(logs_dir: str) -> list[SessionFile]:
     """Every `*.jsonl` directly inside a day directory of `logs_dir`, sorted by day then name."""
     found: list[SessionFile] = []
-    for day in _sorted_entries(logs_dir, want_dir=True):
+    for day in sorted_entries(logs_dir, want_dir=True):
         day_dir = os.path.join(logs_dir, day)
-        for name in _sorted_entries(day_dir, want_dir=False):
+        for name in sorted_entries(day_dir, want_dir=False):
             if name.endswith(".jsonl"):
-                found.append(SessionFile(day, name, os.path.join(day_dir, name)))
+                found.append(SessionFile(day, name, (os.path.join(day_dir, name),)))
     return found
 
 
-def _sorted_entries(directory: str, *, want_dir: bool) -> list[str]:
+def sorted_entries(directory: str, *, want_dir: bool) -> list[str]:
+    """The names of the directories (or files) directly in `directory`, hidden ones left out."""
     # os.scandir order depends on the filesystem; sorting names makes the output order stable.
     with os.scandir(directory) as entries:
         names = [

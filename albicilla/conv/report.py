@@ -82,6 +82,21 @@ class Report:
             }
         )
 
+    def add(self, other: Report, line_offset: int = 0) -> None:
+        """Add a later part of the run (one session's), whose lines in a file shared with earlier
+        parts (`--single-file`) count from `line_offset` lines already written there."""
+        self.models.update(other.models)
+        self.endpoints.update(other.endpoints)
+        self.usage.update(other.usage)
+        self.with_usage += other.with_usage
+        self.problem_counts.update(other.problem_counts)
+        self.calls.update(other.calls)
+        self.errors.update(other.errors)
+        for entry in other.entries:
+            if entry["line"] is not None:
+                entry = {**entry, "line": entry["line"] + line_offset}
+            self.entries.append(entry)
+
     def build(self, stats: Stats) -> dict[str, Any]:
         """The report as a JSON-ready object."""
         return {
