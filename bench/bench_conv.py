@@ -58,7 +58,7 @@ def run_phase(phase: str, logs: str, output: str) -> dict[str, float]:
     else:
         from albicilla.conv.cli import main
 
-        argv = ["--logs", logs, "--output", output]
+        argv = ["--logs", logs, "--output", output, "--jobs", "1"]  # one process: its CPU time
         if phase == "conv-native":
             argv.append("--no-json-tool-calls")
         errors = io.StringIO()
