@@ -92,6 +92,17 @@ def corpus_size(logs: str) -> int:
     return sum(os.path.getsize(p) for p in corpus_files(logs))
 
 
+def generated_corpus(workdir: str, mb: float, seed: int) -> str:
+    """Generate the agent-log corpus under `workdir` (afresh); returns its log root."""
+    sys.path.insert(0, HERE)
+    from gen_agent_logs import generate
+
+    logs = os.path.join(workdir, "logs")
+    shutil.rmtree(logs, ignore_errors=True)
+    generate(logs, mb, seed=seed)
+    return logs
+
+
 def warm(logs: str) -> None:
     for path in corpus_files(logs):
         with open(path, "rb") as handle:
@@ -140,14 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or tempfile.mkdtemp(prefix="albicilla-bench-")
     os.makedirs(workdir, exist_ok=True)
     try:
-        logs = args.logs
-        if logs is None:
-            sys.path.insert(0, HERE)
-            from gen_agent_logs import generate
-
-            logs = os.path.join(workdir, "logs")
-            shutil.rmtree(logs, ignore_errors=True)
-            generate(logs, args.mb, seed=args.seed)
+        logs = args.logs or generated_corpus(workdir, args.mb, args.seed)
         warm(logs)
         results: dict[str, list[dict[str, float]]] = {phase: [] for phase in PHASES}
         for _ in range(args.repeat):

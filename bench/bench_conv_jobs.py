@@ -137,16 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or tempfile.mkdtemp(prefix="albicilla-bench-jobs-")
     os.makedirs(workdir, exist_ok=True)
     try:
-        logs = args.logs
-        if logs is None:
-            sys.path.insert(0, HERE)
-            from gen_agent_logs import generate
-
-            logs = os.path.join(workdir, "logs")
-            shutil.rmtree(logs, ignore_errors=True)
-            generate(logs, args.mb, seed=args.seed)
         sys.path.insert(0, HERE)
-        from bench_conv import corpus_size, warm
+        from bench_conv import corpus_size, generated_corpus, warm
+
+        logs = args.logs or generated_corpus(workdir, args.mb, args.seed)
 
         warm(logs)
         results: dict[int, list[dict[str, object]]] = {n: [] for n in counts}
