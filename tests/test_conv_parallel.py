@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -167,6 +168,27 @@ def test_jobs_must_be_a_positive_number(
     assert not (tmp_path / "o").exists()
 
 
+def _start(command: list[str]) -> subprocess.Popen[bytes]:
+    """The converter in a process group of its own, with SIGINT handled as in a terminal even
+    when this test runs where SIGINT is ignored (a background job of a non-interactive shell)."""
+
+    def default_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    return subprocess.Popen(
+        command, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=default_sigint
+    )
+
+
+def _end(child: subprocess.Popen[bytes]) -> None:
+    """Kill whatever is left of the converter's process group, so no test ever waits on it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    if child.stderr is not None:
+        child.stderr.close()
+
+
 def _pipe_filled(fd: int) -> bool:
     pending = bytearray(4)
     ioctl(fd, FIONREAD, pending)
@@ -206,7 +228,7 @@ def test_ctrl_c_stops_workers_and_leaves_no_file(corpus: Path, tmp_path: Path) -
         (logs / path.parent.name / path.name).write_bytes(path.read_bytes())
     out = tmp_path / "out"
     command = [sys.executable, "-m", "albicilla.conv", "--logs", str(logs), "--output", str(out)]
-    child = subprocess.Popen([*command, "--single-file", "--jobs", "2"], stderr=subprocess.PIPE)
+    child = _start([*command, "--single-file", "--jobs", "2"])
     try:
         assert child.stderr is not None
         deadline = time.monotonic() + 120
@@ -216,14 +238,10 @@ def test_ctrl_c_stops_workers_and_leaves_no_file(corpus: Path, tmp_path: Path) -
         workers = _descendants(child.pid)
         assert len(workers) >= 2  # the fork server and its workers
         child.send_signal(signal.SIGINT)
-        err = child.stderr.read().decode()
+        err = child.communicate(timeout=60)[1].decode()
         assert child.wait(timeout=60) == 130
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        if child.stderr is not None:
-            child.stderr.close()
+        _end(child)
     assert err.splitlines()[-1] == "albicilla-conv: error: interrupted"
     assert "Traceback" not in err
     assert list(out.iterdir()) == []
@@ -243,7 +261,7 @@ def test_a_killed_worker_is_one_line_exit_1_and_no_file(corpus: Path, tmp_path: 
         (logs / path.parent.name / path.name).write_bytes(path.read_bytes())
     out = tmp_path / "out"
     command = [sys.executable, "-m", "albicilla.conv", "--logs", str(logs), "--output", str(out)]
-    child = subprocess.Popen([*command, "--jobs", "2"], stderr=subprocess.PIPE)
+    child = _start([*command, "--jobs", "2"])
     try:
         assert child.stderr is not None
         deadline = time.monotonic() + 120
@@ -251,14 +269,10 @@ def test_a_killed_worker_is_one_line_exit_1_and_no_file(corpus: Path, tmp_path: 
             assert child.poll() is None and time.monotonic() < deadline
             time.sleep(0.01)
         os.kill(_workers(child.pid)[0], signal.SIGKILL)  # as the kernel's out-of-memory killer
-        err = child.stderr.read().decode()
+        err = child.communicate(timeout=60)[1].decode()
         assert child.wait(timeout=60) == 1
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        if child.stderr is not None:
-            child.stderr.close()
+        _end(child)
     assert err.splitlines()[-1] == "albicilla-conv: error: a worker process died"
     assert "Traceback" not in err
     assert not list(out.rglob("*.tmp"))

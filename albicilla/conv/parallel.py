@@ -4,9 +4,18 @@ Workers are started with `forkserver` (or `spawn` where there is none), so they 
 output file; they only read logs and return each session's part, and the parent writes. Each
 worker has its own response chains over every file of the run, so a parent response in a file
 another worker handles is re-read from disk: a child gets the same history with any number of
-workers. At most `WINDOW` sessions per worker are in flight, so memory stays bounded by a few
-sessions' parts, not by the logs. Workers ignore SIGINT: Ctrl-C reaches the parent, which
-terminates them.
+workers.
+
+Each worker has its own pipe, and the parent hands the next session to whichever worker has the
+least queued, so a long session holds up no other worker. At most `WINDOW` sessions per worker
+are in flight or done and waiting for an earlier one, so memory stays bounded by a few sessions'
+parts, not by the logs.
+
+This is a pool of our own rather than `concurrent.futures.ProcessPoolExecutor`: stopping the
+executor's workers in the middle of a session (Ctrl-C) can leave its result thread reading half a
+message forever, and its shutdown then waits on that thread (seen on Python 3.11, about once in
+60 interrupted runs). Here the parent holds no threads: stopping is terminating the processes and
+closing the pipes. Workers ignore SIGINT: Ctrl-C reaches the parent, which terminates them.
 """
 
 from __future__ import annotations
@@ -14,22 +23,27 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import traceback
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from itertools import islice
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
 
 from .reader import SessionFile
 from .session import Options, SessionConverter, SessionPart
 
 WINDOW = 4  # sessions per worker in flight or done and waiting for an earlier one to be merged
-
-_converter: SessionConverter | None = None  # a worker's own, set by `_start_worker`
+QUEUED = 2  # sessions handed to one worker at a time: one it converts, one it starts on next
+STOP_SECONDS = 5.0  # how long a terminated worker has to exit before it is killed
 
 
 class WorkerError(Exception):
     """A worker process died (killed, out of memory) before it handed back its session."""
+
+
+class WorkerFailure(Exception):
+    """The traceback of an exception raised in a worker, chained to the one re-raised here."""
 
 
 def default_jobs() -> int:
@@ -51,48 +65,114 @@ def session_parts(
         for session in files:
             yield converter.convert(session)
         return
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if "forkserver" in methods:
-        context.set_forkserver_preload([__name__])
-    pool = ProcessPoolExecutor(jobs, context, _start_worker, (options, chain_paths))
+    pool = _Pool(jobs, options, chain_paths)
     try:
-        pending = iter(files)
-        window: deque[Future[SessionPart]] = deque(
-            pool.submit(_convert, session) for session in islice(pending, WINDOW * jobs)
-        )
-        while window:
-            part = window.popleft().result()
-            for session in islice(pending, 1):
-                window.append(pool.submit(_convert, session))
-            yield part
-    except BrokenProcessPool as exc:  # from `result` or `submit`, whichever comes first
-        _stop(pool)
-        raise WorkerError("a worker process died") from exc
-    except BaseException:  # Ctrl-C, a write that failed, a generator closed early
-        _stop(pool)
+        yield from pool.parts(files)
+    except BaseException:  # Ctrl-C, a write that failed, a generator closed early, a dead worker
+        pool.stop(finished=False)
         raise
-    pool.shutdown(wait=True)
+    pool.stop(finished=True)
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Cancel what has not started and end the workers now, their current session dropped."""
-    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
-    if terminate is not None:
-        terminate()
-    else:
-        # Before 3.14 shutdown() waits for running tasks; a long session would hold up Ctrl-C.
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.terminate()
-    pool.shutdown(wait=True, cancel_futures=True)
+class _Worker:
+    def __init__(self, process: BaseProcess, connection: Connection) -> None:
+        self.process = process
+        self.connection = connection
+        self.queued: deque[int] = deque()  # indexes of the sessions handed to it, in order
 
 
-def _start_worker(options: Options, chain_paths: list[str]) -> None:
-    global _converter
+class _Pool:
+    def __init__(self, jobs: int, options: Options, chain_paths: list[str]) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        context: Any = multiprocessing.get_context(
+            "forkserver" if "forkserver" in methods else "spawn"
+        )
+        if "forkserver" in methods:
+            context.set_forkserver_preload([__name__])
+        self.workers: list[_Worker] = []
+        for _ in range(jobs):
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=_serve, args=(theirs, options, chain_paths), daemon=True
+            )
+            self.workers.append(_Worker(process, ours))
+            process.start()
+            theirs.close()
+
+    def parts(self, files: list[SessionFile]) -> Iterator[SessionPart]:
+        done: dict[int, SessionPart] = {}
+        sent = 0
+        limit = WINDOW * len(self.workers)
+        for wanted in range(len(files)):
+            while wanted not in done:
+                while sent < len(files) and sent - wanted < limit:
+                    worker = min(self.workers, key=lambda w: len(w.queued))
+                    if len(worker.queued) >= QUEUED:
+                        break
+                    try:
+                        worker.connection.send(files[sent])
+                    except OSError as exc:  # its end of the pipe is closed: it died
+                        raise WorkerError("a worker process died") from exc
+                    worker.queued.append(sent)
+                    sent += 1
+                self._receive(done)
+            yield done.pop(wanted)
+
+    def _receive(self, done: dict[int, SessionPart]) -> None:
+        """Wait for at least one part; raises WorkerError when a worker died."""
+        busy: dict[object, _Worker] = {w.connection: w for w in self.workers if w.queued}
+        exited = [w.process.sentinel for w in self.workers]
+        for ready in wait([*busy, *exited]):
+            worker = busy.get(ready)
+            if worker is None:
+                raise WorkerError("a worker process died")
+            try:
+                failed, value = worker.connection.recv()
+            except (EOFError, OSError) as exc:
+                raise WorkerError("a worker process died") from exc
+            index = worker.queued.popleft()
+            if failed:
+                error, trace = value
+                raise error from WorkerFailure(trace)
+            done[index] = value
+
+    def stop(self, finished: bool) -> None:
+        """End the workers: told to exit when every part is in, else terminated at once, their
+        current sessions dropped. Waits for them, killing any that outlive `STOP_SECONDS`."""
+        for worker in self.workers:
+            if finished:
+                try:
+                    worker.connection.send(None)
+                except OSError:
+                    worker.process.terminate()
+            else:
+                worker.process.terminate()
+        for worker in self.workers:
+            worker.process.join(STOP_SECONDS)
+            if worker.process.exitcode is None:
+                worker.process.kill()
+                worker.process.join()
+            worker.connection.close()
+
+
+def _serve(connection: Connection, options: Options, chain_paths: list[str]) -> None:
+    """A worker: convert each session the parent sends, until it sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _converter = SessionConverter(options, chain_paths)
-
-
-def _convert(session: SessionFile) -> SessionPart:
-    assert _converter is not None, "_start_worker runs first in every worker"
-    return _converter.convert(session)
+    converter = SessionConverter(options, chain_paths)
+    while True:
+        try:
+            session = connection.recv()
+        except EOFError:  # the parent is gone
+            return
+        if session is None:
+            return
+        try:
+            reply: tuple[bool, Any] = (False, converter.convert(session))
+        except Exception as exc:  # handed to the parent, which raises it
+            reply = (True, (exc, traceback.format_exc()))
+        try:
+            connection.send(reply)  # pickled whole before a byte is written
+        except OSError:  # the parent is gone
+            return
+        except Exception as exc:  # the worker's exception would not pickle
+            connection.send((True, (RuntimeError(repr(exc)), traceback.format_exc())))
