@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from fcntl import ioctl
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from conv_support import write_logs
 from fixtures.agent_sessions import record
 
+from albicilla.conv import parallel
 from albicilla.conv.cli import main
 from albicilla.conv.reader import find_session_files
 from albicilla.conv.session import Options, SessionConverter
@@ -125,6 +127,33 @@ def test_two_jobs_write_the_same_bytes_report_and_stderr_as_one(
     assert lines["written"] > 10 and lines["with_problems"] >= 2
     assert "damaged" in err and "warning: " in err and "[1/" in err
     assert parallel == serial
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_forked_and_fork_server_workers_write_the_same_bytes(
+    corpus: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+) -> None:
+    flags = ["--format", "hf", "--single-file", "--redact", "--anonymize-emails"]
+    key = ["--redaction-key", "k"]
+    serial = run(corpus, tmp_path / "one", capsys, *flags, *key, "--jobs", "1")
+    monkeypatch.setattr(parallel, "_start_method", lambda: method)
+    assert run(corpus, tmp_path / "two", capsys, *flags, *key, "--jobs", "2") == serial
+
+
+def test_workers_are_forked_only_from_a_process_without_threads() -> None:
+    assert parallel._start_method() == "fork"  # pytest runs no thread of its own here
+    release = threading.Event()
+    waiting = threading.Thread(target=release.wait)
+    waiting.start()
+    try:
+        assert parallel._start_method() == "forkserver"
+    finally:
+        release.set()
+        waiting.join()
 
 
 def test_chain_across_files_is_rebuilt_with_two_jobs(
@@ -236,7 +265,7 @@ def test_ctrl_c_stops_workers_and_leaves_no_file(corpus: Path, tmp_path: Path) -
             assert child.poll() is None and time.monotonic() < deadline
             time.sleep(0.01)
         workers = _descendants(child.pid)
-        assert len(workers) >= 2  # the fork server and its workers
+        assert len(workers) >= 2  # two workers (and the fork server, when there is one)
         child.send_signal(signal.SIGINT)
         err = child.communicate(timeout=60)[1].decode()
         assert child.wait(timeout=60) == 130
@@ -287,9 +316,11 @@ def _children(pid: int) -> list[int]:
 
 
 def _workers(pid: int) -> list[int]:
-    """The worker processes of converter `pid`: the children of its fork server."""
-    for child in _children(pid):
+    """The worker processes of converter `pid`: its children, or its fork server's."""
+    children = _children(pid)
+    for child in children:
         with open(f"/proc/{child}/cmdline", "rb") as handle:
             if b"forkserver" in handle.read():
                 return _children(child)
-    raise AssertionError("no fork server")
+    assert children, "no worker processes"
+    return children

@@ -1,13 +1,14 @@
 """Sessions converted by worker processes, their parts handed back one by one in file order.
 
-Workers are started with `forkserver` (or `spawn` where there is none), so they inherit no open
-output file; they only read logs and return each session's part, and the parent writes. Each
+Workers are forked when this process has no other thread (the command line), else started by a
+fork server (or spawned where there is none); they only read logs and return each session's
+part, and the parent writes. Each
 worker has its own response chains over every file of the run, so a parent response in a file
 another worker handles is re-read from disk: a child gets the same history with any number of
 workers.
 
-Each worker has its own pipe, and the parent hands the next session to whichever worker has the
-least queued, so a long session holds up no other worker. At most `WINDOW` sessions per worker
+Each worker has its own pipe, and the parent hands the next session to whichever worker is free,
+so a long session holds up no other worker. At most `WINDOW` sessions per worker
 are in flight or done and waiting for an earlier one, so memory stays bounded by a few sessions'
 parts, not by the logs.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import traceback
 from collections import deque
 from collections.abc import Iterator
@@ -34,7 +36,7 @@ from .reader import SessionFile
 from .session import Options, SessionConverter, SessionPart
 
 WINDOW = 4  # sessions per worker in flight or done and waiting for an earlier one to be merged
-QUEUED = 2  # sessions handed to one worker at a time: one it converts, one it starts on next
+QUEUED = 1  # sessions handed to one worker at a time: the next goes to whichever is free
 STOP_SECONDS = 5.0  # how long a terminated worker has to exit before it is killed
 
 
@@ -83,21 +85,28 @@ class _Worker:
 
 class _Pool:
     def __init__(self, jobs: int, options: Options, chain_paths: list[str]) -> None:
-        methods = multiprocessing.get_all_start_methods()
-        context: Any = multiprocessing.get_context(
-            "forkserver" if "forkserver" in methods else "spawn"
-        )
-        if "forkserver" in methods:
+        method = _start_method()
+        context: Any = multiprocessing.get_context(method)
+        if method == "forkserver":
             context.set_forkserver_preload([__name__])
         self.workers: list[_Worker] = []
-        for _ in range(jobs):
-            ours, theirs = context.Pipe()
-            process = context.Process(
-                target=_serve, args=(theirs, options, chain_paths), daemon=True
-            )
-            self.workers.append(_Worker(process, ours))
-            process.start()
-            theirs.close()
+        # A forked worker ignores SIGINT from its first instruction: it is blocked across the
+        # fork and delivered, if it came, to this process only once the workers are started.
+        masked = method == "fork" and hasattr(signal, "pthread_sigmask")
+        if masked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            for _ in range(jobs):
+                ours, theirs = context.Pipe()
+                process = context.Process(
+                    target=_serve, args=(theirs, options, chain_paths, masked), daemon=True
+                )
+                self.workers.append(_Worker(process, ours))
+                process.start()
+                theirs.close()
+        finally:
+            if masked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     def parts(self, files: list[SessionFile]) -> Iterator[SessionPart]:
         done: dict[int, SessionPart] = {}
@@ -155,9 +164,23 @@ class _Pool:
             worker.connection.close()
 
 
-def _serve(connection: Connection, options: Options, chain_paths: list[str]) -> None:
+def _start_method() -> str:
+    """`fork` when this process runs no other thread (the command line), which starts workers in
+    milliseconds with the logs' index shared; else `forkserver`, as forking a process with
+    threads can deadlock the child; `spawn` where neither exists."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+def _serve(
+    connection: Connection, options: Options, chain_paths: list[str], masked: bool
+) -> None:
     """A worker: convert each session the parent sends, until it sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if masked:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     converter = SessionConverter(options, chain_paths)
     while True:
         try:
