@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from .logstore import LogStore, serialize_record
@@ -70,9 +69,9 @@ class Exchange:
         if self.redact is not None:
             for key in ("request", "response", "error"):
                 record[key] = self.redact(record[key])
-        arrived = datetime.fromtimestamp(self.arrived, UTC)
+        day = record["timestamp"][:10]  # the UTC day the request arrived: YYYY-MM-DD
         name = session_file_name(self.session_id)
-        return self.store.append(arrived.strftime("%Y-%m-%d"), name, serialize_record(record))
+        return self.store.append(day, name, serialize_record(record))
 
     def record(self, *, response: Any, complete: bool, error: str | None) -> dict[str, Any]:
         return build_record(
@@ -128,8 +127,12 @@ def build_record(
 
 
 def utc_timestamp(epoch: float) -> str:
-    moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """ISO 8601 in UTC with microseconds, as datetime's isoformat writes it, a Z for +00:00."""
+    seconds = int(epoch // 1)
+    micros = round((epoch - seconds) * 1e6)
+    if micros == 1_000_000:
+        seconds, micros = seconds + 1, 0
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
 
 
 def abandon_in_flight(reason: str = SHUTDOWN_REASON) -> int:

@@ -126,15 +126,32 @@ def _read_limited_body(limit: int) -> bytes:
         raise UnsupportedMediaType(
             f"Content-Encoding {encoding!r} is not supported: send the JSON body uncompressed."
         )
-    if request.content_length is not None and request.content_length > limit:
+    length = request.content_length
+    if length is not None and length > limit:
         raise PayloadTooLarge(f"The request body is larger than the {limit}-byte limit.")
-    body = get_input_stream(request.environ).read(limit + 1)
+    # Read what the length announces, not `limit + 1`: a raw stream's read(n) allocates n bytes.
+    body = _read_up_to(get_input_stream(request.environ), limit + 1 if length is None else length)
     if len(body) > limit:
         raise PayloadTooLarge(f"The request body is larger than the {limit}-byte limit.")
-    if request.content_length is not None and len(body) < request.content_length:
+    if length is not None and len(body) < length:
         # The client hung up early: a prefix of a body is never forwarded as if it were whole.
         raise InvalidRequest(_SHORT_BODY)
     return body
+
+
+def _read_up_to(stream: Any, size: int) -> bytes:
+    """`size` bytes, or fewer at the end of the body: a raw stream may return less per read."""
+    body = stream.read(size)
+    if len(body) == size or not body:
+        return body
+    parts, got = [body], len(body)
+    while got < size:
+        chunk = stream.read(size - got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
 
 
 def _respond(relayed: Relayed) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import os
 from collections.abc import Iterable, Iterator
@@ -200,23 +201,31 @@ def _connection_tokens(pairs: list[tuple[str, str]]) -> frozenset[str]:
 def iter_body(response: requests.Response, *, decode: bool) -> Iterator[bytes]:
     """Yield body bytes as soon as they arrive (read1, never waiting to fill a buffer)."""
     raw = response.raw
-    try:
+    with _broken_reads():
         while True:
             chunk = raw.read1(READ_SIZE, decode_content=decode)
             if not chunk:
                 return
             yield chunk
+
+
+def read_body(response: requests.Response) -> bytes:
+    """The whole decoded body, in one call."""
+    with _broken_reads():
+        return response.raw.read(decode_content=True)
+
+
+@contextlib.contextmanager
+def _broken_reads() -> Iterator[None]:
+    """urllib3's read failures as UpstreamBroken, with the reason the record gives."""
+    try:
+        yield
     except urllib3.exceptions.ReadTimeoutError:
         raise UpstreamBroken("upstream read timeout", timeout=True) from None
     except urllib3.exceptions.DecodeError:
         raise UpstreamBroken("upstream sent a body that cannot be decoded") from None
     except (urllib3.exceptions.HTTPError, OSError):
         raise UpstreamBroken("upstream connection lost") from None
-
-
-def read_body(response: requests.Response) -> bytes:
-    """The whole decoded body."""
-    return b"".join(iter_body(response, decode=True))
 
 
 def _short(exc: BaseException) -> str:

@@ -8,8 +8,11 @@ import stat
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from albicilla.exchange import Exchange, build_record, utc_timestamp
 from albicilla.logstore import LogStore, append_line, serialize_record
@@ -118,6 +121,13 @@ def test_build_record_has_every_field():
 
 def test_utc_timestamp_is_iso_z():
     assert utc_timestamp(1764150000.5) == "2025-11-26T09:40:00.500000Z"
+    assert utc_timestamp(1764201599.9999996) == "2025-11-27T00:00:00.000000Z"  # rounds up a day
+
+
+@given(st.floats(min_value=0, max_value=2**33, allow_nan=False))
+def test_utc_timestamp_matches_datetime(epoch: float) -> None:
+    moment = datetime.fromtimestamp(epoch, UTC)
+    assert utc_timestamp(epoch) == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def test_exchange_is_written_once_under_its_arrival_day(tmp_path):
