@@ -144,8 +144,12 @@ def test_forked_and_fork_server_workers_write_the_same_bytes(
     assert run(corpus, tmp_path / "two", capsys, *flags, *key, "--jobs", "2") == serial
 
 
-def test_workers_are_forked_only_from_a_process_without_threads() -> None:
-    assert parallel._start_method() == "fork"  # pytest runs no thread of its own here
+def test_workers_are_forked_only_from_a_process_without_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with monkeypatch.context() as patch:  # as on the command line: earlier tests leave threads
+        patch.setattr(threading, "active_count", lambda: 1)
+        assert parallel._start_method() == "fork"
     release = threading.Event()
     waiting = threading.Thread(target=release.wait)
     waiting.start()
