@@ -142,9 +142,12 @@ def test_verbose_reports_progress_per_file(
     assert main(["--logs", str(logs), "--output", str(tmp_path / "out"), "-v"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err == [
-        "[1/3] 2026-11-26/alpha.jsonl: 1 conversations (2 records, 1 conversations so far)",
-        "[2/3] 2026-11-26/zeta.jsonl: 1 conversations (3 records, 2 conversations so far)",
-        "[3/3] 2026-11-27/alpha.jsonl: 1 conversations (4 records, 3 conversations so far)",
+        "[1/3] 2026-11-26/alpha.jsonl: 1 conversations from 2 records "
+        "(so far: 2 records, 1 conversations)",
+        "[2/3] 2026-11-26/zeta.jsonl: 1 conversations from 1 records "
+        "(so far: 3 records, 2 conversations)",
+        "[3/3] 2026-11-27/alpha.jsonl: 1 conversations from 1 records "
+        "(so far: 4 records, 3 conversations)",
         "albicilla-conv: 3 files, 4 records read, 4 used, 0 skipped, 0 damaged lines, "
         "3 conversations written, 0 invalid tool arguments",
     ]

@@ -67,8 +67,8 @@ def convert(options: Options, err: IO[str]) -> Stats:
                 if options.verbose:
                     err.write(
                         f"[{number}/{len(files)}] {session.label}: {len(part.lines)} "
-                        f"conversations ({stats.records} records, {stats.conversations} "
-                        "conversations so far)\n"
+                        f"conversations from {part.stats.records} records (so far: "
+                        f"{stats.records} records, {stats.conversations} conversations)\n"
                     )
                     err.flush()
         if single is not None:
