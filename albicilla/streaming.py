@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sse import SSEDecoder
+from .sse import SSEDecoder, parse_data
 
 # Message fields that arrive as text fragments to be concatenated.
 _TEXT_KEYS = frozenset({"content", "refusal", "reasoning_content", "reasoning"})
@@ -17,8 +17,6 @@ _NOT_CARRIED = frozenset({"object", "choices", "obfuscation"})
 _CALL_KEYS = frozenset({"index", "id", "type", "function"})
 # Choice keys with a rule of their own, or (message) that must not override the rebuilt one.
 _CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs", "message"})
-# NaN and Infinity are not JSON; Python would accept them and the log line would not be JSON.
-_DECODER = json.JSONDecoder(parse_constant=lambda _: None)
 _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number",
                bool: "boolean", type(None): "null"}
 
@@ -207,7 +205,7 @@ class StreamRebuilder(SSEDecoder):
 
     def on_event(self, event: str, data: str) -> None:
         try:
-            obj = _DECODER.decode(data)
+            obj = parse_data(data)
         except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
             obj = data
             if event != "error":

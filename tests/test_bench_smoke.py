@@ -71,3 +71,15 @@ def test_nginx_and_wrk_runs_at_tiny_sizes(tmp_path):
         assert results["throughput_c64"][api]["exact_count"]["ok"], api
         assert results["sse50_c32"][api]["records"]["ok"], api
         assert results["sse50_c32"][api]["floor"]["errors"] == 0, api
+
+
+def test_the_rebuild_bench_times_every_api(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_rebuild.py"), "--tokens", "5", "--rounds",
+         "1", "--streams", "3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()[2:]}
+    assert sorted(rows) == sorted(API_NAMES)
+    assert all(len(row) == 4 and int(row[0]) >= 5 for row in rows.values())

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import albicilla.sse
 import albicilla.streaming
-from albicilla.sse import MAX_EVENT_BYTES, SSEDecoder
+from albicilla.sse import MAX_EVENT_BYTES, SSEDecoder, parse_data
 from albicilla.streaming import StreamRebuilder
 
 MIB = 1024 * 1024
@@ -278,3 +278,41 @@ def test_modules_import_only_the_standard_library_and_each_other(module):
         elif isinstance(node, ast.ImportFrom):
             assert node.module == "sse", "only streaming -> sse inside the package"
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
+
+
+_REFERENCE = json.JSONDecoder(parse_constant=lambda _: None)
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _decoded(data: str) -> tuple[str, object]:
+    try:
+        return "value", _REFERENCE.decode(data)
+    except ValueError as exc:
+        return "error", type(exc)
+
+
+@pytest.mark.parametrize(
+    "data",
+    ['{"a":1}', ' {"a":1}', '{"a":1} ', '{"a":1}\t', '{"a":1}{"b":2}', '{"a":1} x', "", " ",
+     "NaN", '{"x":Infinity}', "[1,-Infinity]", "[DONE]", "{", '"text"', "12", "1 2", "\ufeff{}"],
+)
+def test_parse_data_reads_what_decode_reads(data: str) -> None:
+    try:
+        got: tuple[str, object] = ("value", parse_data(data))
+    except ValueError as exc:
+        got = ("error", type(exc))
+    assert repr(got) == repr(_decoded(data))  # repr: NaN would never equal itself
+
+
+@given(_JSON_VALUES, st.sampled_from(["", " ", "\n", "x", "{}"]), st.sampled_from(["", " "]))
+def test_parse_data_matches_decode_on_any_json(value: object, after: str, before: str) -> None:
+    data = before + json.dumps(value) + after
+    try:
+        got: tuple[str, object] = ("value", parse_data(data))
+    except ValueError as exc:
+        got = ("error", type(exc))
+    assert repr(got) == repr(_decoded(data))

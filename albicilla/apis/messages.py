@@ -7,16 +7,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import ProxyError
-from ..sse import SSEDecoder
+from ..sse import SSEDecoder, parse_data
 from .messages_accumulate import MessageAccumulator
 
 PATH = "/v1/messages"
 SESSION_HEADER = "X-Claude-Code-Session-Id"
 # A hostile or broken upstream must not grow the record without bound through notes.
 _MAX_ERROR = 200  # characters of the record's `error` taken from an upstream error event
-# The base decoder's note for OpenAI streams; Anthropic streams never send [DONE].
-# NaN and Infinity are not JSON: in event data they become null, so the record stays JSON.
-_EVENT_JSON = json.JSONDecoder(parse_constant=lambda _: None)
 _ERROR_TYPES = {400: "invalid_request_error", 415: "invalid_request_error",
                 404: "not_found_error", 413: "request_too_large", 502: "api_error",
                 504: "timeout_error"}
@@ -86,7 +83,7 @@ class MessagesStream(SSEDecoder):
 
     def on_event(self, event: str, data: str) -> None:
         try:
-            obj = _EVENT_JSON.decode(data)
+            obj = parse_data(data)
         except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
             obj = None
         kind = obj.get("type") if isinstance(obj, dict) else None

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import ProxyError
-from ..sse import SSEDecoder
+from ..sse import SSEDecoder, parse_data
 from .response_items import DELTAS, DONES, PARTS, OutputItems
 
 PATH = "/v1/responses"
@@ -21,8 +21,6 @@ SNAPSHOTS = frozenset({"response.created", "response.in_progress", "response.que
 NO_TERMINAL = "upstream stream ended without response.completed"
 # A hostile or broken upstream must not grow the record without bound through notes.
 _MAX_ERROR_TEXT = 300
-# NaN and Infinity are not JSON; Python would accept them and the log line would not be JSON.
-_DECODER = json.JSONDecoder(parse_constant=lambda _: None)
 # The base decoder's note at a close without [DONE]: a Responses stream needs no [DONE].
 
 
@@ -105,7 +103,7 @@ class ResponsesStream(SSEDecoder):
         if self._terminal is not None:
             return
         try:
-            obj = _DECODER.decode(data)
+            obj = parse_data(data)
         except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
             if event == "error":
                 self._record_error({"message": data[:_MAX_ERROR_TEXT]})

@@ -1,0 +1,75 @@
+"""CPU to rebuild one stream of each logged API from its bytes, beside `json` alone on its events.
+
+    uv run python bench/bench_rebuild.py [--tokens 50] [--rounds 7] [--streams 300]
+
+The streams are the proxy benchmark's own (bench/api_bodies.py: what nginx serves in
+`bench/run proxy` phase 4). For each API it times, in this process, the whole record-side work
+of a stream (the API's accumulator fed the body, closed, asked for its response) and, for
+scale, one `json.loads` per event and one `json.loads` of all the events joined into a list.
+Microseconds per stream, the minimum over rounds: other load only ever adds to it. To compare
+two checkouts side by side, run it twice with `PYTHONPATH=<checkout>`, alternating.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import api_bodies  # noqa: E402
+
+from albicilla.apis import LoggedApi, api_for_path  # noqa: E402
+
+
+def rebuild(api: LoggedApi, body: bytes) -> object:
+    """What the proxy does with a stream's bytes for its record."""
+    stream = api.new_stream()
+    stream.feed(body)
+    stream.close()
+    return stream.response()
+
+
+def parse_each(events: list[bytes]) -> object:
+    return [json.loads(event) for event in events]
+
+
+def best_us(work: Callable[[], object], rounds: int, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.process_time()
+        for _ in range(repeat):
+            work()
+        best = min(best, (time.process_time() - start) / repeat * 1e6)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=50, help="text deltas per stream")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--streams", type=int, default=300, help="streams per round")
+    args = parser.parse_args(argv)
+    print(f"us per stream, minimum over {args.rounds} rounds of {args.streams}:")
+    print(f"{'api':10s} {'events':>6s} {'rebuild':>8s} {'json/event':>10s} {'json joined':>11s}")
+    for name in api_bodies.NAMES:
+        body = api_bodies.stream_body(name, args.tokens)
+        api = api_for_path(api_bodies.API[name].path)
+        assert api is not None, name
+        events = [line[6:] for line in body.split(b"\n") if line.startswith(b"data: {")]
+        joined = b"[" + b",".join(events) + b"]"
+
+        rebuilt = best_us(partial(rebuild, api, body), args.rounds, args.streams)
+        per_event = best_us(partial(parse_each, events), args.rounds, args.streams)
+        at_once = best_us(partial(json.loads, joined), args.rounds, args.streams)
+        print(f"{name:10s} {len(events):6d} {rebuilt:8.0f} {per_event:10.0f} {at_once:11.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
