@@ -13,7 +13,6 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from requests.utils import requote_uri
 
 from .config import Settings
 from .errors import ProxyError, UpstreamTimeout, UpstreamUnavailable
@@ -38,6 +37,9 @@ _NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "expect"}
 # What urllib3 can always decode; a body the proxy must read is asked for in these only.
 _DECODABLE = ("gzip", "deflate")
 _SAFE_PATH_CHARS = "/:@!$&'()*+,;=-._~"
+# What a query keeps as sent (RFC 3986's query characters, `%` so escapes pass unchanged, and the
+# brackets requests also leaves alone); anything else is percent-encoded byte by byte.
+_SAFE_QUERY_CHARS = "!$%&'()*+,/:;=?@[]~-._"
 READ_SIZE = 65536
 ANTHROPIC_PATH = "/v1/messages"
 
@@ -96,10 +98,13 @@ class Upstream:
         return self.base
 
     def url(self, path: str, query: bytes = b"") -> str:
-        """The upstream URL as requests would prepare it: the path quoted, the query requoted."""
+        """The upstream URL: the path quoted as requests would, the query as the client sent it,
+        only the bytes a request line cannot carry percent-encoded, each byte on its own."""
         url = self._prepared[self.base_for(path)] + quote(path, safe=_SAFE_PATH_CHARS)
         if query:
-            url += "?" + requote_uri(query.decode("latin-1"))
+            # Not requote_uri: it reads the bytes as text and encodes them again as UTF-8, so a
+            # raw "é" (C3 A9) went upstream as %C3%83%C2%A9, and it rewrites escapes (%41 -> A).
+            url += "?" + quote(query, safe=_SAFE_QUERY_CHARS)
         return url
 
     def send(

@@ -68,10 +68,26 @@ def test_url_keeps_path_and_query_on_the_configured_host():
     assert upstream.url("/v1/x@evil.example") == "http://u.test/v1/x@evil.example"
 
 
-def test_send_prepares_url_and_endpoint_credentials_as_requests_would():
+@pytest.mark.parametrize(
+    ("sent", "forwarded"),
+    [
+        (b"beta=true", "beta=true"),
+        ("q=\u00e9".encode(), "q=%C3%A9"),  # raw UTF-8: one escape per byte, never encoded twice
+        (b"q=\xe9", "q=%E9"),  # a raw byte that is not UTF-8: its own escape
+        (b"q=%41%e9%zz", "q=%41%e9%zz"),  # escapes, even odd ones, exactly as sent
+        (b"a=b+c&d=[1]&e=~x/y?z:@!$'()*,;", "a=b+c&d=[1]&e=~x/y?z:@!$'()*,;"),
+        (b'q=a b"<>{}|\\^`', "q=a%20b%22%3C%3E%7B%7D%7C%5C%5E%60"),
+    ],
+)
+def test_query_goes_upstream_as_sent(sent: bytes, forwarded: str) -> None:
+    upstream = Upstream(Settings(upstream_endpoint="http://u.test/v1"))
+    assert upstream.url("/v1/models", sent) == "http://u.test/v1/models?" + forwarded
+
+
+def test_send_prepares_url_and_endpoint_credentials():
     upstream = Upstream(Settings(upstream_endpoint="HTTP://user:pw@U.Test/v1"))
     with responses.RequestsMock() as mock:
-        url = "http://user:pw@u.test/v1/chat/completions?q=a%20b&r=%C3%A9"
+        url = "http://user:pw@u.test/v1/chat/completions?q=a%20b&r=%E9"
         mock.post(url, body="{}")
         response = upstream.send("POST", "/v1/chat/completions", "q=a b&r=\xe9".encode("latin-1"),
                                  {"X-A": "1"}, b"{}")
