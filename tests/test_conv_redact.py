@@ -116,6 +116,19 @@ def test_same_key_gives_same_bytes_and_another_key_other_pseudonyms(logs: Path, 
     assert "ada@corp.io" not in text and text != other_text
 
 
+def test_the_key_may_come_from_the_environment(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = run(logs, tmp_path / "a", "--anonymize-emails", "--redaction-key", "k1")
+    monkeypatch.setenv("ALBICILLA_REDACTION_KEY", "k1")
+    assert run(logs, tmp_path / "b", "--anonymize-emails") == given
+    assert run(logs, tmp_path / "c", "--anonymize-emails", "--redaction-key", "k2") != given
+    monkeypatch.setenv("ALBICILLA_REDACTION_KEY", "")  # empty is unset: a random key per run
+    assert run(logs, tmp_path / "d", "--anonymize-emails") != run(
+        logs, tmp_path / "e", "--anonymize-emails"
+    )
+
+
 def test_same_address_same_pseudonym_within_a_run(logs: Path, tmp_path: Path) -> None:
     [line] = run(logs, tmp_path / "out", "--anonymize-emails")
     text = json.dumps(line)

@@ -10,6 +10,8 @@ from .convert import WRITERS, ConvertError, Options, convert
 from .parallel import default_jobs
 
 PROG = "albicilla-conv"
+# The e-mail key from the environment: unlike --redaction-key, not visible in the process list.
+REDACTION_KEY_ENV = "ALBICILLA_REDACTION_KEY"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,8 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--redaction-key",
         metavar="KEY",
-        help="key of the e-mail pseudonyms, for the same pseudonyms across runs "
-        "(default: a random key per run)",
+        help="key of the e-mail pseudonyms, for the same pseudonyms across runs (default: "
+        f"${REDACTION_KEY_ENV}, which no process list shows, else a random key per run)",
     )
     parser.add_argument(
         "--jobs",
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         tools_as_string=args.hf_tools_as_string,
         redact=args.redact,
         anonymize_emails=args.anonymize_emails,
-        redaction_key=None if args.redaction_key is None else args.redaction_key.encode(),
+        redaction_key=_redaction_key(args),
         jobs=args.jobs if args.jobs is not None else default_jobs(),
     )
     try:
@@ -128,6 +130,17 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("interrupted", status=130)
     print(f"{PROG}: {stats.summary()}", file=sys.stderr)
     return 0
+
+
+def _redaction_key(args: argparse.Namespace) -> bytes | None:
+    """--redaction-key, else $ALBICILLA_REDACTION_KEY when it is set and not empty, for
+    --anonymize-emails only; None draws a random key for the run."""
+    if not args.anonymize_emails:
+        return None
+    key = args.redaction_key if args.redaction_key is not None else os.environ.get(
+        REDACTION_KEY_ENV
+    )
+    return key.encode() if key else None
 
 
 def _positive(text: str) -> int:
