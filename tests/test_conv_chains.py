@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from conv_support import fold_logs, write_logs
-from fixtures.agent_sessions import record
+from fixtures.agent_sessions import chained_turn as turn
 
 from albicilla.conv.chains import REMEMBERED, ResponseChains
-
-
-def turn(rid: str, previous: str | None, text: str, **fields: Any) -> dict[str, Any]:
-    request: dict[str, Any] = {"model": "gpt-4.1", "input": text}
-    if previous is not None:
-        request["previous_response_id"] = previous
-    output = [
-        {
-            "type": "message",
-            "role": "assistant",
-            "content": [{"type": "output_text", "text": text.upper()}],
-        }
-    ]
-    response = {"id": rid, "object": "response", "status": "completed", "output": output}
-    return record("/v1/responses", request, response, session="s", **fields)
 
 
 def said(role: str, text: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from conv_support import write_logs
-from fixtures.agent_sessions import record
+from fixtures.agent_sessions import chained_turn, record
 
 from albicilla.conv import parallel
 from albicilla.conv.cli import main
@@ -29,18 +29,7 @@ FORMATS = ["json_tool_call", "native", "hf"]
 
 
 def turn(rid: str, previous: str | None, text: str, day: str, session: str) -> dict[str, Any]:
-    request: dict[str, Any] = {"model": "gpt-4.1", "input": text}
-    if previous is not None:
-        request["previous_response_id"] = previous
-    output = [
-        {
-            "type": "message",
-            "role": "assistant",
-            "content": [{"type": "output_text", "text": text.upper()}],
-        }
-    ]
-    response = {"id": rid, "object": "response", "status": "completed", "output": output}
-    return record("/v1/responses", request, response, timestamp=f"{day}T10:00:00Z", session=session)
+    return chained_turn(rid, previous, text, session, timestamp=f"{day}T10:00:00Z")
 
 
 def late_system(day: str, session: str) -> dict[str, Any]:
@@ -232,12 +221,9 @@ def _descendants(pid: int) -> set[int]:
     found: set[int] = set()
     todo = [pid]
     while todo:
-        current = todo.pop()
-        for task in os.listdir(f"/proc/{current}/task"):
-            with open(f"/proc/{current}/task/{task}/children") as handle:
-                children = {int(c) for c in handle.read().split()}
-            todo.extend(children - found)
-            found |= children
+        children = set(_children(todo.pop()))
+        todo.extend(children - found)
+        found |= children
     return found
 
 
@@ -249,10 +235,12 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc")
-def test_ctrl_c_stops_workers_and_leaves_no_file(corpus: Path, tmp_path: Path) -> None:
-    # The first session warns about 20,000 blank lines: the parent blocks writing them to a
-    # stderr pipe nobody reads yet, with workers running and the output file open, then SIGINT.
+def _blocked_converter(corpus: Path, tmp_path: Path, *flags: str) -> subprocess.Popen[bytes]:
+    """The converter with `--jobs 2`, running, once its parent is blocked writing warnings.
+
+    The first session warns about 20,000 blank lines: the parent blocks writing them to a stderr
+    pipe nobody reads yet, with workers running and the output open.
+    """
     logs = tmp_path / "logs"
     write_logs(logs, {"2026-11-20/blank.jsonl": []})
     (logs / "2026-11-20" / "blank.jsonl").write_text("\n" * 20_000)
@@ -260,14 +248,24 @@ def test_ctrl_c_stops_workers_and_leaves_no_file(corpus: Path, tmp_path: Path) -
         (logs / path.parent.name).mkdir(exist_ok=True)
         (logs / path.parent.name / path.name).write_bytes(path.read_bytes())
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "albicilla.conv", "--logs", str(logs), "--output", str(out)]
-    child = _start([*command, "--single-file", "--jobs", "2"])
+    child = _start(
+        [sys.executable, "-m", "albicilla.conv", "--logs", str(logs), "--output", str(out),
+         *flags, "--jobs", "2"]
+    )
+    assert child.stderr is not None
+    deadline = time.monotonic() + 120
+    while not _pipe_filled(child.stderr.fileno()):
+        if child.poll() is not None or time.monotonic() > deadline:
+            _end(child)
+            raise AssertionError("the converter never blocked on its stderr")
+        time.sleep(0.01)
+    return child
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc")
+def test_ctrl_c_stops_workers_and_leaves_no_file(corpus: Path, tmp_path: Path) -> None:
+    child = _blocked_converter(corpus, tmp_path, "--single-file")
     try:
-        assert child.stderr is not None
-        deadline = time.monotonic() + 120
-        while not _pipe_filled(child.stderr.fileno()):
-            assert child.poll() is None and time.monotonic() < deadline
-            time.sleep(0.01)
         workers = _descendants(child.pid)
         assert len(workers) >= 2  # two workers (and the fork server, when there is one)
         child.send_signal(signal.SIGINT)
@@ -277,7 +275,7 @@ def test_ctrl_c_stops_workers_and_leaves_no_file(corpus: Path, tmp_path: Path) -
         _end(child)
     assert err.splitlines()[-1] == "albicilla-conv: error: interrupted"
     assert "Traceback" not in err
-    assert list(out.iterdir()) == []
+    assert list((tmp_path / "out").iterdir()) == []
     deadline = time.monotonic() + 30
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -286,21 +284,8 @@ def test_ctrl_c_stops_workers_and_leaves_no_file(corpus: Path, tmp_path: Path) -
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc")
 def test_a_killed_worker_is_one_line_exit_1_and_no_file(corpus: Path, tmp_path: Path) -> None:
-    logs = tmp_path / "logs"
-    write_logs(logs, {"2026-11-20/blank.jsonl": []})
-    (logs / "2026-11-20" / "blank.jsonl").write_text("\n" * 20_000)
-    for path in corpus.glob("*/*.jsonl"):
-        (logs / path.parent.name).mkdir(exist_ok=True)
-        (logs / path.parent.name / path.name).write_bytes(path.read_bytes())
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "albicilla.conv", "--logs", str(logs), "--output", str(out)]
-    child = _start([*command, "--jobs", "2"])
+    child = _blocked_converter(corpus, tmp_path)
     try:
-        assert child.stderr is not None
-        deadline = time.monotonic() + 120
-        while not _pipe_filled(child.stderr.fileno()):
-            assert child.poll() is None and time.monotonic() < deadline
-            time.sleep(0.01)
         os.kill(_workers(child.pid)[0], signal.SIGKILL)  # as the kernel's out-of-memory killer
         err = child.communicate(timeout=60)[1].decode()
         assert child.wait(timeout=60) == 1
@@ -308,7 +293,7 @@ def test_a_killed_worker_is_one_line_exit_1_and_no_file(corpus: Path, tmp_path: 
         _end(child)
     assert err.splitlines()[-1] == "albicilla-conv: error: a worker process died"
     assert "Traceback" not in err
-    assert not list(out.rglob("*.tmp"))
+    assert not list((tmp_path / "out").rglob("*.tmp"))
 
 
 def _children(pid: int) -> list[int]:
