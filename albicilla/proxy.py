@@ -141,10 +141,8 @@ def _read_limited_body(limit: int) -> bytes:
 
 def _read_up_to(stream: Any, size: int) -> bytes:
     """`size` bytes, or fewer at the end of the body: a raw stream may return less per read."""
-    body = stream.read(size)
-    if len(body) == size or not body:
-        return body
-    parts, got = [body], len(body)
+    parts: list[bytes] = []
+    got = 0
     while got < size:
         chunk = stream.read(size - got)
         if not chunk:
