@@ -16,6 +16,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     Flask and requests are imported here, not at package import, so the converter
     (`albicilla.conv`) starts without them.
     """
-    from .app import build_app
+    from .proxy.app import build_app
 
     return build_app(settings)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from .config import Settings
-from .exchange import stop_in_flight
+from .proxy.exchange import stop_in_flight
 
 # The master SIGKILLs a worker at the graceful timeout; records still open are written this
 # long before, so they reach the disk.

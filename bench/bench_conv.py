@@ -33,7 +33,7 @@ PHASES = ("loads", "conv-json", "conv-native")
 
 def corpus_files(logs: str) -> list[str]:
     """The session files in the order the converter reads them."""
-    from albicilla.conv.reader import find_session_files
+    from albicilla.logs.tree import find_session_files
 
     return [f.path for f in find_session_files(logs)]
 

@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def load_records(logs: str) -> list[dict]:
-    from albicilla.conv.reader import find_session_files
+    from albicilla.logs.tree import find_session_files
 
     records = []
     for session in find_session_files(logs):
@@ -41,7 +41,7 @@ def load_records(logs: str) -> list[dict]:
 
 def time_records(records: list[dict], cache: bool | None) -> float:
     """CPU seconds to write every record: serialise only (None), or redact then serialise."""
-    from albicilla.logstore import serialize_record
+    from albicilla.logs.store import serialize_record
     from albicilla.redact import Redactor
 
     redact = None

@@ -35,8 +35,8 @@ def build_apps(upstream: str, log_root: Path, path: str) -> dict[str, App]:
 
     from albicilla import create_app
     from albicilla.config import Settings
-    from albicilla.exchange import Exchange
-    from albicilla.logstore import LogStore
+    from albicilla.logs.store import LogStore
+    from albicilla.proxy.exchange import Exchange
 
     floor = floor_proxy.Floor(upstream, 1000)
     store = LogStore(log_root / "layers")

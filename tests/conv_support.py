@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from albicilla.conv.apis import to_exchange
-from albicilla.conv.apis.common import Context, Exchange
+from albicilla.conv.apis.common import ChatForm, Context
 from albicilla.conv.chains import REMEMBERED, ResponseChains
 from albicilla.conv.fold import SessionFolder
-from albicilla.conv.reader import find_session_files, iter_records
+from albicilla.logs.tree import find_session_files, iter_records
 
 
 def write_logs(root: Path, files: dict[str, list[dict[str, Any]]]) -> Path:
@@ -36,7 +36,7 @@ def fold_logs(
         folder = SessionFolder()
         for _, record in iter_records(session.path, lambda number, reason: None):
             exchange = to_exchange(record, context)
-            if isinstance(exchange, Exchange):
+            if isinstance(exchange, ChatForm):
                 assert folder.add(exchange.messages, exchange.replies, exchange.tools)
             else:
                 skipped[exchange] += 1

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 import pytest
 import requests
 
-from albicilla.sessions import session_file_name
+from albicilla.proxy.sessions import session_file_name
 from support.procs import (
     fake_upstream,
     gunicorn,

@@ -36,7 +36,7 @@ from messages_cases import (
 from werkzeug.datastructures import Headers
 
 import albicilla.apis.messages
-import albicilla.apis.messages_accumulate
+import albicilla.apis.messages_stream
 from albicilla.apis import ApiStream, LoggedApi
 from albicilla.apis.messages import PATH, MessagesStream, error_body, session_candidates
 from albicilla.errors import (
@@ -541,7 +541,7 @@ def test_request_too_large_is_the_sdks_content_too_large_and_504_a_server_error(
 # 8. The module stays pure
 
 
-@pytest.mark.parametrize("module", [albicilla.apis.messages, albicilla.apis.messages_accumulate])
+@pytest.mark.parametrize("module", [albicilla.apis.messages, albicilla.apis.messages_stream])
 def test_modules_import_only_the_standard_library(module):
     tree = ast.parse(Path(module.__file__).read_text())
     imported = set()

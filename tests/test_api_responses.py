@@ -25,7 +25,7 @@ from responses_cases import (
 )
 from werkzeug.datastructures import Headers
 
-from albicilla.apis import response_items
+from albicilla.apis import responses_stream
 from albicilla.apis.responses import NO_TERMINAL, ResponsesStream, error_body, session_candidates
 from albicilla.errors import UpstreamTimeout
 
@@ -452,7 +452,7 @@ def test_absurd_part_indexes_are_noted_not_allocated():
     s.add("response.output_text.delta", item_id="m", output_index=0, content_index=10**9,
           delta="a")
     s.add("response.reasoning_summary_part.added", item_id="r", output_index=1,
-          summary_index=response_items.MAX_PART_INDEX, part={"type": "summary_text"})
+          summary_index=responses_stream.MAX_PART_INDEX, part={"type": "summary_text"})
     stream = run([encode(s.events)])
     assert stream.response()["output"] == []
     assert len(stream.notes) == 2
@@ -584,8 +584,8 @@ def test_random_chunking_and_framing_give_the_same_record(data):
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
                     lambda inner: st.lists(inner, max_size=3)
                     | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
-KINDS = st.sampled_from(sorted({*response_items.DELTAS, *response_items.DONES,
-                                *response_items.PARTS, "response.output_item.added",
+KINDS = st.sampled_from(sorted({*responses_stream.DELTAS, *responses_stream.DONES,
+                                *responses_stream.PARTS, "response.output_item.added",
                                 "response.output_item.done", "response.created",
                                 "response.queued", "response.completed", "response.failed",
                                 "response.done", "error", "response.web_search_call.searching",

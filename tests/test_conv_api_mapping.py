@@ -11,9 +11,9 @@ import pytest
 from fixtures.agent_sessions import codex_session, record
 
 from albicilla.conv.apis import to_exchange
-from albicilla.conv.apis.common import Context, Exchange
+from albicilla.conv.apis.common import ChatForm, Context
 from albicilla.conv.keys import message_key
-from albicilla.conv.reader import find_session_files, iter_records
+from albicilla.logs.tree import find_session_files, iter_records
 
 
 def responses(request: dict[str, Any], output: list[Any], **response: Any) -> dict[str, Any]:
@@ -26,7 +26,7 @@ def anthropic(request: dict[str, Any], content: list[Any]) -> dict[str, Any]:
     return record("/v1/messages", {"model": "m", "max_tokens": 64, **request}, message)
 
 
-def mapped(rec: dict[str, Any], dropped: Counter[str] | None = None) -> Exchange | str:
+def mapped(rec: dict[str, Any], dropped: Counter[str] | None = None) -> ChatForm | str:
     return to_exchange(rec, Context(dropped if dropped is not None else Counter()))
 
 
@@ -47,7 +47,7 @@ def call(call_id: str, name: str, arguments: str) -> dict[str, Any]:
 
 def test_instructions_lead_and_a_string_input_is_one_user_message() -> None:
     rec = responses({"instructions": "Be brief.", "input": "Hi"}, [said("Hello")])
-    assert mapped(rec) == Exchange(
+    assert mapped(rec) == ChatForm(
         [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
         [{"role": "assistant", "content": "Hello"}],
         [],
@@ -72,7 +72,7 @@ def test_assistant_side_items_merge_into_one_message_until_another_item() -> Non
         {"type": "function_call_output", "call_id": "c2", "output": "/repo"},
     ]
     exchange = mapped(responses({"input": items}, [said("Two"), said("answers")]))
-    assert exchange == Exchange(
+    assert exchange == ChatForm(
         [
             {"role": "user", "content": "Look around"},
             {
@@ -115,7 +115,7 @@ def test_reply_and_its_resent_items_have_the_same_keys() -> None:
     later = mapped(
         responses({"input": [{"role": "user", "content": "Fix it"}, *resent]}, [said("Done")])
     )
-    assert isinstance(first, Exchange) and isinstance(later, Exchange)
+    assert isinstance(first, ChatForm) and isinstance(later, ChatForm)
     assert first.replies[0] == {
         "role": "assistant",
         "content": "Patching.",
@@ -135,7 +135,7 @@ def test_hosted_tool_items_are_dropped_and_counted_once_in_the_reply() -> None:
         ),
         dropped,
     )
-    assert exchange == Exchange(
+    assert exchange == ChatForm(
         [{"role": "user", "content": "News?"}], [{"role": "assistant", "content": "None"}], []
     )
     assert dropped == {"hosted tool item": 1}
@@ -171,7 +171,7 @@ def test_additional_tools_item_adds_tools_and_is_not_a_message() -> None:
         },
         [said("Ok")],
     )
-    assert mapped(rec) == Exchange(
+    assert mapped(rec) == ChatForm(
         [{"role": "developer", "content": "Prompt"}, {"role": "user", "content": "Go"}],
         [{"role": "assistant", "content": "Ok"}],
         [
@@ -207,7 +207,7 @@ def test_non_text_parts_become_chat_parts() -> None:
         ],
     }
     exchange = mapped(responses({"input": [user]}, [said("A cat")]))
-    assert isinstance(exchange, Exchange)
+    assert isinstance(exchange, ChatForm)
     assert exchange.messages == [
         {
             "role": "user",
@@ -270,7 +270,7 @@ def test_billing_header_is_dropped_and_system_blocks_joined() -> None:
         {"system": system, "messages": [{"role": "user", "content": "Hi"}]},
         [{"type": "text", "text": "Hello"}],
     )
-    assert mapped(rec) == Exchange(
+    assert mapped(rec) == ChatForm(
         [{"role": "system", "content": "One.\nTwo."}, {"role": "user", "content": "Hi"}],
         [{"role": "assistant", "content": "Hello"}],
         [],
@@ -284,7 +284,7 @@ def test_a_billing_header_line_leading_a_system_string_is_dropped_alone() -> Non
         [{"type": "text", "text": "Hello"}],
     )
     exchange = mapped(rec)
-    assert isinstance(exchange, Exchange)
+    assert isinstance(exchange, ChatForm)
     assert exchange.messages[0] == {"role": "system", "content": "Be brief."}
 
 
@@ -303,7 +303,7 @@ def test_tool_results_come_before_the_users_other_blocks() -> None:
         ],
     }
     exchange = mapped(anthropic({"messages": [turn]}, [{"type": "text", "text": "Ok"}]))
-    assert isinstance(exchange, Exchange)
+    assert isinstance(exchange, ChatForm)
     assert exchange.messages == [
         {"role": "tool", "tool_call_id": "t1", "content": "ok"},
         {"role": "tool", "tool_call_id": "t2", "content": "No such\nfile", "_is_error": True},
@@ -330,7 +330,7 @@ def test_assistant_blocks_become_one_message_and_unparsed_input_stays_raw() -> N
         },
     ]
     exchange = mapped(anthropic({"messages": [{"role": "user", "content": "Go"}]}, reply), dropped)
-    assert isinstance(exchange, Exchange)
+    assert isinstance(exchange, ChatForm)
     assert exchange.replies == [
         {
             "role": "assistant",
@@ -351,7 +351,7 @@ def test_reply_to_a_prefill_continues_the_assistant_turn() -> None:
         {"role": "assistant", "content": [{"type": "text", "text": '{"answer": '}]},
     ]
     exchange = mapped(anthropic({"messages": turns}, [{"type": "text", "text": "42}"}]))
-    assert exchange == Exchange(
+    assert exchange == ChatForm(
         [{"role": "user", "content": "Answer in JSON."}],
         [{"role": "assistant", "content": '{"answer": 42}'}],
         [],
@@ -373,7 +373,7 @@ def test_mid_conversation_system_messages_stay_where_they_stand() -> None:
         },
     ]
     exchange = mapped(anthropic({"messages": turns}, [{"type": "text", "text": "Ok"}]))
-    assert isinstance(exchange, Exchange)
+    assert isinstance(exchange, ChatForm)
     assert exchange.messages == [
         {"role": "user", "content": "Start"},
         {"role": "assistant", "content": "Started"},
@@ -392,7 +392,7 @@ def test_images_become_image_url_parts() -> None:
     linked = {"type": "image", "source": {"type": "url", "url": "https://x/a.png"}}
     turn = {"role": "user", "content": [{"type": "text", "text": "See"}, image, linked]}
     exchange = mapped(anthropic({"messages": [turn]}, [{"type": "text", "text": "Ok"}]))
-    assert isinstance(exchange, Exchange)
+    assert isinstance(exchange, ChatForm)
     assert exchange.messages[0]["content"] == [
         {"type": "text", "text": "See"},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}},
@@ -416,7 +416,7 @@ def test_client_tools_become_function_tools_and_server_tools_are_left_out() -> N
         [{"type": "text", "text": "Hello"}],
     )
     exchange = mapped(rec)
-    assert isinstance(exchange, Exchange)
+    assert isinstance(exchange, ChatForm)
     assert exchange.tools == [
         {
             "type": "function",
@@ -478,7 +478,7 @@ def test_a_resent_prefix_maps_to_what_mapping_it_anew_gives(tmp_path: Path) -> N
     for rec in records:
         exchange = to_exchange(rec, shared)
         assert exchange == to_exchange(rec, Context())
-        if isinstance(exchange, Exchange):
+        if isinstance(exchange, ChatForm):
             reused[rec["endpoint"]] += any(id(m) in seen for m in exchange.messages)
             seen.update(id(m) for m in exchange.messages)
             kept.append(exchange)
@@ -490,9 +490,9 @@ def test_a_resent_prefix_maps_to_what_mapping_it_anew_gives(tmp_path: Path) -> N
 def test_a_resent_history_reuses_the_messages_already_mapped() -> None:
     shared = Context()
     first, _, second, third = (to_exchange(rec, shared) for rec in codex_session())
-    assert isinstance(second, Exchange) and isinstance(third, Exchange)
+    assert isinstance(second, ChatForm) and isinstance(third, ChatForm)
     # The developer prompt and the task, mapped once for the first record, are the same objects.
-    assert isinstance(first, Exchange)
+    assert isinstance(first, ChatForm)
     assert all(a is b for a, b in zip(first.messages, third.messages[:2], strict=True))
     assert third.messages[:4] == second.messages[:4]
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from albicilla.conv.apis import to_exchange
-from albicilla.conv.apis.common import Context, Exchange
+from albicilla.conv.apis.common import ChatForm, Context
 from albicilla.conv.keys import message_key
 
 TEXT = st.text(alphabet="ab \n{}\"'é", max_size=6)
@@ -106,7 +106,7 @@ def test_responses_reply_and_its_resend_have_the_same_keys(
         ),
         Context(),
     )
-    assert isinstance(first, Exchange) and isinstance(later, Exchange)
+    assert isinstance(first, ChatForm) and isinstance(later, ChatForm)
     assert _keys([*first.messages, *first.replies]) == _keys(later.messages[:-1])
 
 
@@ -152,5 +152,5 @@ def test_anthropic_reply_and_its_resend_have_the_same_keys(
         {"role": "user", "content": "Next"},
     ]
     later = to_exchange(_anthropic(turns, [{"type": "text", "text": "Ok"}]), Context())
-    assert isinstance(first, Exchange) and isinstance(later, Exchange)
+    assert isinstance(first, ChatForm) and isinstance(later, ChatForm)
     assert _keys([*first.messages, *first.replies]) == _keys(later.messages[:-1])

@@ -21,8 +21,8 @@ from fixtures.agent_sessions import chained_turn, record
 
 from albicilla.conv import parallel
 from albicilla.conv.cli import main
-from albicilla.conv.reader import find_session_files
 from albicilla.conv.session import Options, SessionConverter
+from albicilla.logs.tree import find_session_files
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 FORMATS = ["json_tool_call", "native", "hf"]

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from albicilla.conv.apis import to_exchange as usable_exchange
+from albicilla.conv.apis.common import ChatForm
 from albicilla.conv.cli import main
-from albicilla.conv.reader import Exchange, find_session_files, usable_exchange
+from albicilla.logs.tree import find_session_files
 
 HELLO = [{"role": "user", "content": "Hello"}]
 HI = {"role": "assistant", "content": "Hi!"}
@@ -158,14 +160,14 @@ def test_usable_exchange_takes_every_choice_and_ignores_unknown_fields() -> None
     )
     record["future_field"] = {"anything": True}
     del record["endpoint"]  # older records may not say; they are chat completions
-    assert usable_exchange(record) == Exchange(
+    assert usable_exchange(record) == ChatForm(
         HELLO, [HI, {"role": "assistant", "content": "Yo"}], []
     )
 
 
 def test_a_reply_without_a_role_is_an_assistant_reply() -> None:
     record = good(reply={"content": "Hi!"})
-    assert usable_exchange(record) == Exchange(HELLO, [HI], [])
+    assert usable_exchange(record) == ChatForm(HELLO, [HI], [])
 
 
 def test_session_files_are_found_per_day_in_sorted_order(tmp_path: Path) -> None:
@@ -184,7 +186,7 @@ def test_session_files_are_found_per_day_in_sorted_order(tmp_path: Path) -> None
 
 
 def test_too_deeply_nested_line_is_damage_not_a_crash(tmp_path):
-    from albicilla.conv.reader import iter_records
+    from albicilla.logs.tree import iter_records
 
     path = tmp_path / "s.jsonl"
     deep = b'{"x": ' + b"[" * 100000 + b"]" * 100000 + b"}\n"

@@ -13,7 +13,7 @@ from conv_support import write_logs
 from fixtures.agent_sessions import record
 
 from albicilla.conv.cli import main
-from albicilla.conv.roots import log_roots
+from albicilla.logs.tree import log_roots
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 

@@ -725,8 +725,9 @@ def test_full_or_read_only_store_keeps_answering_and_recovers(upstream, tmp_path
 
 def test_store_failure_injected_in_process(tmp_path, monkeypatch, capsys):
     """Where no tmpfs can be mounted: the same failure, raised by the filesystem layer."""
-    from albicilla import create_app, logstore
+    from albicilla import create_app
     from albicilla.config import Settings
+    from albicilla.logs import store as logstore
 
     log_root = tmp_path / "logs"
     app = create_app(Settings(upstream_endpoint="http://upstream.test", log_root=log_root))

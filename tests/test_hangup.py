@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from albicilla.hangup import watch_for_hangup
+from albicilla.proxy.hangup import watch_for_hangup
 
 
 class _TLSSocket:
@@ -20,6 +20,6 @@ def test_no_socket_means_no_watcher():
 
 def test_tls_sockets_are_not_watched(monkeypatch):
     # As under gunicorn's gevent worker, where watching is otherwise on.
-    monkeypatch.setattr("albicilla.hangup._gevent_patched", lambda: True)
+    monkeypatch.setattr("albicilla.proxy.hangup._gevent_patched", lambda: True)
     stop = watch_for_hangup({"gunicorn.socket": _TLSSocket()})
     assert stop() is None

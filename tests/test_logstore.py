@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from albicilla.exchange import Exchange, build_record, utc_timestamp
-from albicilla.logstore import LogStore, append_line, serialize_record
+from albicilla.logs.store import LogStore, append_line, serialize_record
+from albicilla.proxy.exchange import Exchange, build_record, utc_timestamp
 
 
 def test_files_and_directories_are_owner_only(tmp_path):
@@ -58,7 +58,7 @@ def test_many_processes_appending_never_interleave(tmp_path):
         """
         import sys
         from pathlib import Path
-        from albicilla.logstore import append_line
+        from albicilla.logs.store import append_line
         tag = sys.argv[2]
         for i in range(300):
             line = ('{"w":"%s","i":%d,"pad":"%s"}\\n' % (tag, i, tag * 5000)).encode()
@@ -161,8 +161,8 @@ def test_in_flight_records_are_written_at_interpreter_exit(tmp_path):
     script = textwrap.dedent(
         """
         import sys
-        from albicilla.exchange import Exchange
-        from albicilla.logstore import LogStore
+        from albicilla.proxy.exchange import Exchange
+        from albicilla.logs.store import LogStore
         ex = Exchange(LogStore(sys.argv[1]), endpoint="/e", session_id="s", request={},
                       stream=True)
         ex.partial_response = lambda: {"so": "far"}

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from albicilla.sessions import session_file_name
+from albicilla.proxy.sessions import session_file_name
 from support.fake_model import FINAL_TEXT, FakeModel, serving
 from support.procs import BIN, ROOT, Running, Watched, gunicorn, watched_server
 

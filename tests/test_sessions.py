@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from albicilla.sessions import resolve_session_id, session_file_name
+from albicilla.proxy.sessions import resolve_session_id, session_file_name
 
 HEADERS = ("X-Session-Id", "X-Agent-Run")
 

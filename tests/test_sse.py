@@ -1,4 +1,4 @@
-"""Tests for the SSE byte decoder in albicilla.sse, its memory limits above all."""
+"""Tests for the SSE byte decoder in albicilla.apis.sse, its memory limits above all."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import albicilla.sse
-import albicilla.streaming
-from albicilla.sse import MAX_EVENT_BYTES, SSEDecoder, parse_data
-from albicilla.streaming import StreamRebuilder
+import albicilla.apis.chat_stream
+import albicilla.apis.sse
+from albicilla.apis.chat_stream import StreamRebuilder
+from albicilla.apis.sse import MAX_EVENT_BYTES, SSEDecoder, parse_data
 
 MIB = 1024 * 1024
 LINE_DROPPED = "oversized SSE line dropped"
@@ -156,7 +156,7 @@ def chunked(draw) -> tuple[bytes, list[bytes]]:
 @given(chunked(), st.integers(1, 150), st.sampled_from([0, 1, 7, 64]))
 def test_any_chunking_decodes_like_the_model_and_holds_no_more(body_and_chunks, max_bytes, cost):
     body, chunks = body_and_chunks
-    with mock.patch.object(albicilla.sse, "_LINE_COST", cost):
+    with mock.patch.object(albicilla.apis.sse, "_LINE_COST", cost):
         decoder = Recorder(max_bytes)
         for chunk in chunks:
             decoder.feed(chunk)
@@ -267,7 +267,7 @@ def test_the_rebuilder_keeps_clear_of_the_decoder_names():
     assert shared <= {"__init__", "__doc__", "__module__", "on_event", "on_note"}
 
 
-@pytest.mark.parametrize("module", [albicilla.sse, albicilla.streaming])
+@pytest.mark.parametrize("module", [albicilla.apis.sse, albicilla.apis.chat_stream])
 def test_modules_import_only_the_standard_library_and_each_other(module):
     imported = set()
     for node in ast.walk(ast.parse(Path(module.__file__).read_text())):

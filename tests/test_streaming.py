@@ -1,4 +1,4 @@
-"""Tests for the SSE decoder and the chat.completion rebuilder in albicilla.streaming."""
+"""Tests for the SSE decoder and the chat.completion rebuilder in albicilla.apis.chat_stream."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from openai import OpenAI
 from sse_cases import FRAMINGS, OPENAI_STREAMS, encode
 
-import albicilla.streaming
-from albicilla.streaming import StreamRebuilder, rebuild_completion
+import albicilla.apis.chat_stream
+from albicilla.apis.chat_stream import StreamRebuilder, rebuild_completion
 
 
 def ev(text: str) -> bytes:
@@ -235,7 +235,7 @@ def test_empty_stream():
 
 
 def test_module_imports_only_the_standard_library():
-    tree = ast.parse(Path(albicilla.streaming.__file__).read_text())
+    tree = ast.parse(Path(albicilla.apis.chat_stream.__file__).read_text())
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

@@ -9,7 +9,7 @@ import responses
 
 from albicilla.config import Settings
 from albicilla.errors import UpstreamTimeout, UpstreamUnavailable
-from albicilla.upstream import (
+from albicilla.proxy.upstream import (
     Upstream,
     UpstreamBroken,
     client_headers,

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import ProxyError, sse_error_event
-from ..streaming import StreamRebuilder
+from .chat_stream import StreamRebuilder
 
 PATH = "/v1/chat/completions"
 

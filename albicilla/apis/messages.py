@@ -7,8 +7,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import ProxyError
-from ..sse import SSEDecoder, parse_data
-from .messages_accumulate import MessageAccumulator
+from .messages_stream import MessageAccumulator
+from .sse import SSEDecoder, parse_data
 
 PATH = "/v1/messages"
 SESSION_HEADER = "X-Claude-Code-Session-Id"

@@ -10,8 +10,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import ProxyError
-from ..sse import SSEDecoder, parse_data
-from .response_items import DELTAS, DONES, PARTS, OutputItems
+from .responses_stream import DELTAS, DONES, PARTS, OutputItems
+from .sse import SSEDecoder, parse_data
 
 PATH = "/v1/responses"
 

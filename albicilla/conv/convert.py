@@ -16,9 +16,9 @@ import secrets
 from dataclasses import replace
 from typing import IO
 
+from ..logs.tree import find_sessions, log_roots
 from .parallel import WorkerError, session_parts
 from .report import Report
-from .roots import find_sessions, log_roots
 from .session import SINGLE_FILE_NAME, WRITERS, Options, SessionPart
 from .stats import Stats
 

@@ -32,7 +32,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from .reader import SessionFile
+from ..logs.tree import SessionFile
 from .session import Options, SessionConverter, SessionPart
 
 WINDOW = 4  # sessions per worker in flight or done and waiting for an earlier one to be merged

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ..logs.tree import SessionFile, session_records
 from ..redact import Redactor
 from .apis import to_exchange
 from .apis.common import BAD_MESSAGES, Context
@@ -13,9 +14,7 @@ from .chains import ResponseChains
 from .fold import SessionFolder
 from .formats import Writer, encode_line, json_tool_call_writer, native_writer
 from .hf import hf_writer
-from .reader import SessionFile
 from .report import Report
-from .roots import session_records
 from .stats import Stats
 
 SINGLE_FILE_NAME = "conversations.jsonl"

@@ -247,7 +247,7 @@ def session_records(log_root: Path, session: str) -> list[dict]:
     """A session's finished records (a line still being written has no newline yet)."""
     import json
 
-    from albicilla.sessions import session_file_name
+    from albicilla.proxy.sessions import session_file_name
 
     name = session_file_name(session) + ".jsonl"
     return [

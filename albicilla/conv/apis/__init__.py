@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from .chat import chat_exchange
-from .common import INCOMPLETE, NOT_200, OTHER_ENDPOINT, Context, Exchange
+from .common import INCOMPLETE, NOT_200, OTHER_ENDPOINT, ChatForm, Context
 from .messages import messages_exchange
 from .responses import responses_exchange
 
-Mapping = Callable[[dict[str, Any], Context], Exchange | str]
+Mapping = Callable[[dict[str, Any], Context], ChatForm | str]
 
 # By the last segment of the endpoint path (a gateway may put a prefix before `/v1`).
 MAPPINGS: dict[str, Mapping] = {
@@ -33,7 +33,7 @@ def mapping_for(endpoint: Any) -> Mapping | None:
     return None
 
 
-def to_exchange(record: dict[str, Any], context: Context | None = None) -> Exchange | str:
+def to_exchange(record: dict[str, Any], context: Context | None = None) -> ChatForm | str:
     """The record's messages, replies and tools in chat form, or the reason it is skipped.
 
     Usable: a logged API's endpoint, status 200 (or none recorded), `complete` not false, and

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import NO_CHOICES, NO_MESSAGES, NOT_CHAT, Context, Exchange
+from .common import NO_CHOICES, NO_MESSAGES, NOT_CHAT, ChatForm, Context
 
 
-def chat_exchange(record: dict[str, Any], context: Context) -> Exchange | str:
+def chat_exchange(record: dict[str, Any], context: Context) -> ChatForm | str:
     """The record's messages, replies and tools, or the reason it is skipped.
 
     Usable: a list of request messages and at least one choice with a message. Every choice's
@@ -34,7 +34,7 @@ def chat_exchange(record: dict[str, Any], context: Context) -> Exchange | str:
     if not replies:
         return NO_CHOICES
     tools = request.get("tools")
-    return Exchange(messages, replies, tools if type(tools) is list else [])
+    return ChatForm(messages, replies, tools if type(tools) is list else [])
 
 
 def _assistant(message: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ SERVER_TOOL_BLOCK = "server tool block"
 
 
 @dataclass(frozen=True)
-class Exchange:
+class ChatForm:
     """The parts of one usable record that make conversations, in chat-completion form."""
 
     messages: list[dict[str, Any]]

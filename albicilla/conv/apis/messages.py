@@ -29,8 +29,8 @@ from .common import (
     REDACTED_THINKING,
     SERVER_TOOL_BLOCK,
     UNKNOWN_ITEM,
+    ChatForm,
     Context,
-    Exchange,
     assistant_message,
     function_call,
     function_tool,
@@ -44,7 +44,7 @@ _MARKERS = frozenset(("cache_control", "citations"))
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def messages_exchange(record: dict[str, Any], context: Context) -> Exchange | str:
+def messages_exchange(record: dict[str, Any], context: Context) -> ChatForm | str:
     """The record in chat form, or the reason it is skipped."""
     request = record.get("request")
     turns = request.get("messages") if type(request) is dict else None
@@ -73,7 +73,7 @@ def messages_exchange(record: dict[str, Any], context: Context) -> Exchange | st
     _count_dropped(response.get("content"), context.dropped)
     system = system_text(request.get("system"))
     messages = [{"role": "system", "content": system}, *mapped] if system else mapped[:]
-    return Exchange(messages, [assistant_turn(reply_blocks)], chat_tools(request.get("tools")))
+    return ChatForm(messages, [assistant_turn(reply_blocks)], chat_tools(request.get("tools")))
 
 
 def system_text(system: Any) -> str:

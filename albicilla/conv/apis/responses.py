@@ -21,8 +21,8 @@ from .common import (
     NO_INPUT,
     NO_OUTPUT,
     NOT_RESPONSE,
+    ChatForm,
     Context,
-    Exchange,
     function_tool,
 )
 from .responses_items import add_items, count_dropped
@@ -34,7 +34,7 @@ CUSTOM_PARAMETERS = {
 }
 
 
-def responses_exchange(record: dict[str, Any], context: Context) -> Exchange | str:
+def responses_exchange(record: dict[str, Any], context: Context) -> ChatForm | str:
     """The record in chat form, or the reason it is skipped."""
     request = record.get("request")
     response = record.get("response")
@@ -81,7 +81,7 @@ def responses_exchange(record: dict[str, Any], context: Context) -> Exchange | s
     system = [{"role": "system", "content": instructions}] if instructions else []
     # Items after the model's own turn (programmatic tool outputs) are history, not the reply.
     messages = [*system, *mapped, *replies[:-1]]  # a new list: the memo keeps `mapped`
-    return Exchange(messages, [replies[-1]], chat_tools(request, items))
+    return ChatForm(messages, [replies[-1]], chat_tools(request, items))
 
 
 def input_items(request: dict[str, Any]) -> list[Any] | None:

@@ -14,8 +14,8 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
-from .config import Settings
-from .errors import ProxyError, UpstreamTimeout, UpstreamUnavailable
+from ..config import Settings
+from ..errors import ProxyError, UpstreamTimeout, UpstreamUnavailable
 
 # RFC 9110 7.6.1 hop-by-hop headers, plus the ones a proxy must set itself.
 HOP_BY_HOP = frozenset(

@@ -1,24 +1,27 @@
-"""Log roots from several hosts: which directories are roots, and one session's files merged.
+"""The log tree: which directories are roots, their days and session files, and records read.
 
-Each proxy host writes its own log root. `--logs` may name several roots, or a directory that
-holds one root per host (`merged/host1/<day>/...`): a directory with no day directory
+A log root holds `<YYYY-MM-DD>/<session>.jsonl`, one per session and UTC day (docs/design.md
+section 5). Each proxy host writes its own root. `--logs` may name several roots, or a directory
+that holds one root per host (`merged/host1/<day>/...`): a directory with no day directory
 (`YYYY-MM-DD`) directly inside it but with subdirectories is taken as such a directory of roots,
 each subdirectory a root, in name order. The files of one session (`<day>/<name>.jsonl`) in
 several roots are read as one: records merged by their `timestamp`, ties broken by root order,
 then line number; each file keeps its own order (a record with no readable timestamp stays
 after the record before it in its file).
+
+The converter reads the tree through this module alone; so do the viewer and the compactor.
 """
 
 from __future__ import annotations
 
 import heapq
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from .reader import SessionFile, find_session_files, iter_records, sorted_entries
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -28,6 +31,82 @@ EARLIEST = -(1 << 62)  # the key of a record before any readable timestamp in it
 # (path, line, reason) of a damaged line; (path, reason) of a file that cannot be read.
 OnDamage = Callable[[str, int, str], None]
 OnUnreadable = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class SessionFile:
+    """One session's `<day>/<name>.jsonl`: its file in each log root that holds it."""
+
+    day: str
+    name: str
+    paths: tuple[str, ...]
+
+    @property
+    def path(self) -> str:
+        """The file in the first root that holds it (the only one with a single root)."""
+        return self.paths[0]
+
+    @property
+    def label(self) -> str:
+        return f"{self.day}/{self.name}"
+
+
+def find_session_files(logs_dir: str) -> list[SessionFile]:
+    """Every `*.jsonl` directly inside a day directory of `logs_dir`, sorted by day then name."""
+    found: list[SessionFile] = []
+    for day in sorted_entries(logs_dir, want_dir=True):
+        day_dir = os.path.join(logs_dir, day)
+        for name in sorted_entries(day_dir, want_dir=False):
+            if name.endswith(".jsonl"):
+                found.append(SessionFile(day, name, (os.path.join(day_dir, name),)))
+    return found
+
+
+def sorted_entries(directory: str, *, want_dir: bool) -> list[str]:
+    """The names of the directories (or files) directly in `directory`, hidden ones left out."""
+    # os.scandir order depends on the filesystem; sorting names makes the output order stable.
+    with os.scandir(directory) as entries:
+        names = [
+            e.name
+            for e in entries
+            if not e.name.startswith(".") and (e.is_dir() if want_dir else e.is_file())
+        ]
+    return sorted(names)
+
+
+def iter_records(
+    path: str, on_damage: Callable[[int, str], None]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield `(line number, record)` for every line that is a JSON object; report the others.
+
+    One `json.loads` per line and nothing else on the happy path: a damaged line is only examined
+    after it failed to parse.
+    """
+    loads = json.loads
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                record = loads(line)
+            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+                on_damage(number, _damage_reason(line, exc))
+                continue
+            except RecursionError:  # nesting the proxy accepted but a deeper stack cannot parse
+                on_damage(number, "JSON nested too deeply")
+                continue
+            if type(record) is not dict:
+                on_damage(number, "not a JSON object")
+                continue
+            yield number, record
+
+
+def _damage_reason(line: bytes, exc: ValueError) -> str:
+    if not line.strip():
+        return "blank line"
+    if not line.endswith(b"\n"):
+        return "torn last line (no newline at end of file)"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
+    return "not valid UTF-8"
 
 
 def log_roots(directories: list[str]) -> list[str]:

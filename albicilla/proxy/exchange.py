@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .logstore import LogStore, serialize_record
+from ..logs.store import LogStore, serialize_record
 from .sessions import session_file_name
 
 SCHEMA_VERSION = 1

@@ -13,8 +13,8 @@ from typing import Any, NamedTuple
 
 import requests
 
-from .apis import ApiStream
-from .errors import ProxyError, UpstreamErrorPage, UpstreamInvalidResponse
+from ..apis import ApiStream
+from ..errors import ProxyError, UpstreamErrorPage, UpstreamInvalidResponse
 from .exchange import SHUTDOWN_REASON, Exchange
 from .hangup import ClientGone, WorkerStopping, stopper
 from .upstream import UpstreamBroken, client_headers, iter_body, read_body

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
-from . import proxy
-from .apis import error_body_for
-from .config import Settings
-from .errors import ProxyError, error_body
-from .logstore import LogStore
-from .redact import Redactor
+from ..apis import error_body_for
+from ..config import Settings
+from ..errors import ProxyError, error_body
+from ..logs.store import LogStore
+from ..redact import Redactor
+from . import views
 from .upstream import Upstream
 
 
@@ -34,7 +34,7 @@ def build_app(settings: Settings | None = None) -> Flask:
         upstream=Upstream(settings),
         redactor=Redactor() if settings.redact_logs else None,
     )
-    app.register_blueprint(proxy.bp)
+    app.register_blueprint(views.bp)
 
     @app.get("/health")
     def health() -> tuple[dict, int]:

@@ -1,0 +1,1 @@
+"""The log tree: the store that appends records, and the reader of roots, days and sessions."""
