@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .sse import SSEDecoder, parse_data
+from .sse import SSEStream, parse_data
 
 # Message fields that arrive as text fragments to be concatenated.
 _TEXT_KEYS = frozenset({"content", "refusal", "reasoning_content", "reasoning"})
@@ -176,10 +176,10 @@ class _Choice:
         return choice
 
 
-class StreamRebuilder(SSEDecoder):
+class StreamRebuilder(SSEStream):
     """Feed raw SSE bytes as they arrive; ask for the rebuilt chat.completion at any time.
 
-    The decoder it extends calls `on_event` with each event, and `on_note` with what it drops.
+    Its decoder hands it each event in `on_event`; what either drops is in `notes`.
     """
 
     def __init__(self) -> None:
@@ -209,7 +209,7 @@ class StreamRebuilder(SSEDecoder):
         except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
             obj = data
             if event != "error":
-                self.on_note(f"unparsable event: {data[:60]!r}")
+                self.note(f"unparsable event: {data[:60]!r}")
                 return
         if isinstance(obj, dict) and obj.get("error"):
             self._record_error(obj["error"])
@@ -218,14 +218,14 @@ class StreamRebuilder(SSEDecoder):
         elif isinstance(obj, dict):
             self._add_chunk(obj)
         else:
-            self.on_note(f"event is a JSON {_JSON_TYPES.get(type(obj), '?')}, not an object")
+            self.note(f"event is a JSON {_JSON_TYPES.get(type(obj), '?')}, not an object")
 
     def _record_error(self, error: Any) -> None:
         if not isinstance(error, dict):
             error = {"message": error if isinstance(error, str) else json.dumps(error)}
         if self._error is None:
             self._error = error
-        self.on_note(f"error event: {str(error.get('message') or error)[:100]}")
+        self.note(f"error event: {str(error.get('message') or error)[:100]}")
 
     def _add_chunk(self, chunk: dict[str, Any]) -> None:
         head, tail = self._head, self._tail
@@ -242,7 +242,7 @@ class StreamRebuilder(SSEDecoder):
     def _add_choices(self, items: list[Any]) -> None:
         for position, item in enumerate(items):
             if not isinstance(item, dict):
-                self.on_note(f"choice is a JSON {_JSON_TYPES.get(type(item), '?')}, not an object")
+                self.note(f"choice is a JSON {_JSON_TYPES.get(type(item), '?')}, not an object")
                 continue
             index = item.get("index")
             if not isinstance(index, int):

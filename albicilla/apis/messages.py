@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import ProxyError
 from .messages_stream import MessageAccumulator
-from .sse import SSEDecoder, parse_data
+from .sse import SSEStream, parse_data
 
 PATH = "/v1/messages"
 SESSION_HEADER = "X-Claude-Code-Session-Id"
@@ -19,14 +19,14 @@ _ERROR_TYPES = {400: "invalid_request_error", 415: "invalid_request_error",
                 504: "timeout_error"}
 
 
-class MessagesStream(SSEDecoder):
+class MessagesStream(SSEStream):
     """Anthropic events rebuilt into the Message the anthropic SDK accumulates; see DESIGN.md 9."""
 
     ends_with_done = False  # a terminal event ends it; [DONE] may never come
 
     def __init__(self) -> None:
         super().__init__()
-        self._message = MessageAccumulator(self.on_note)
+        self._message = MessageAccumulator(self.note)
         self._stopped = False
         self._error: Any = None
         self._outcome: str | None = None
@@ -55,31 +55,23 @@ class MessagesStream(SSEDecoder):
         return None
 
     def close(self) -> None:
-        if not self._closed:
-            self._tail = self._cut_tail()
+        if not self._sse.closed:
+            # If the upstream stopped inside an event, the client holds its start: our own
+            # event must follow what ends it (see end_frame).
+            self._tail = self._sse.unfinished_tail()
         super().close()
 
     def end_frame(self, message: str, *, timeout: bool) -> bytes:
-        """One `event: error` in Anthropic's shape, which the SDK raises as an APIStatusError."""
+        """One `event: error` in Anthropic's shape, which the SDK raises as an APIStatusError.
+
+        A cut data line is only ended, so that our event takes it in (the SDK then raises on our
+        `event: error` with the cut text in its message, instead of a JSON error on a dispatched
+        half event); complete data lines still waiting are dispatched first, as sent.
+        """
         error = {"type": "timeout_error" if timeout else "api_error", "message": message}
         data = json.dumps({"type": "error", "error": error}, separators=(",", ":"))
-        tail = self._tail if self._closed else self._cut_tail()
+        tail = self._tail if self._sse.closed else self._sse.unfinished_tail()
         return tail + b"event: error\ndata: " + data.encode() + b"\n\n"
-
-    def _cut_tail(self) -> bytes:
-        # If the upstream stopped inside an event, the client holds its start. A cut data line is
-        # only ended, so that our event takes it in (the SDK then raises on our `event: error`
-        # with the cut text in its message, instead of a JSON error on a dispatched half event);
-        # complete data lines still waiting are dispatched first, so that they are read as sent.
-        partial = self._partial
-        if partial or self._held:
-            if not partial or partial[0].startswith(b"data"):
-                return b"\n"
-            return b"\n\n" if self._data else b"\n"
-        if self._data:
-            return b"\n\n" if self._skip_lf else b"\n"  # after a CR, a lone LF only ends a CRLF
-        return b""
-
 
     def on_event(self, event: str, data: str) -> None:
         try:
@@ -90,7 +82,7 @@ class MessagesStream(SSEDecoder):
         # Dispatched on the event name, like the SDK; a stream without names on `data.type`.
         name = event or (kind if isinstance(kind, str) else "")
         if event and isinstance(kind, str) and kind != event:
-            self.on_note(f"event {event[:40]!r} carries data of type {kind[:40]!r}")
+            self.note(f"event {event[:40]!r} carries data of type {kind[:40]!r}")
         if name == "error":
             self._record_error(obj, data)
         elif name == "message_stop":
@@ -98,13 +90,13 @@ class MessagesStream(SSEDecoder):
         elif name == "ping":
             pass
         elif not isinstance(obj, dict):
-            self.on_note(f"unparsable {name[:40]!r} event: {data[:60]!r}")
+            self.note(f"unparsable {name[:40]!r} event: {data[:60]!r}")
         else:
             self._message.add(name, obj)
 
     def _record_error(self, obj: Any, data: str) -> None:
         if self._error is not None:
-            self.on_note("another error event")
+            self.note("another error event")
             return
         self._error = obj if obj is not None else data
         error = obj.get("error") if isinstance(obj, dict) else None

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import ProxyError
 from .responses_stream import DELTAS, DONES, PARTS, OutputItems
-from .sse import SSEDecoder, parse_data
+from .sse import SSEStream, parse_data
 
 PATH = "/v1/responses"
 
@@ -24,7 +24,7 @@ _MAX_ERROR_TEXT = 300
 # The base decoder's note at a close without [DONE]: a Responses stream needs no [DONE].
 
 
-class ResponsesStream(SSEDecoder):
+class ResponsesStream(SSEStream):
     """Responses events in, the record's `response` out; the terminal event makes it final.
 
     Events are dispatched on `data.type`, else on the `event:` name. Nothing after the terminal
@@ -108,10 +108,10 @@ class ResponsesStream(SSEDecoder):
             if event == "error":
                 self._record_error({"message": data[:_MAX_ERROR_TEXT]})
             else:
-                self.on_note(f"unparsable event: {data[:60]!r}")
+                self.note(f"unparsable event: {data[:60]!r}")
             return
         if not isinstance(obj, dict):
-            self.on_note(f"event {event!r} is not a JSON object")
+            self.note(f"event {event!r} is not a JSON object")
             return
         kind = obj.get("type")
         if not isinstance(kind, str) or not kind:
@@ -125,7 +125,7 @@ class ResponsesStream(SSEDecoder):
         elif kind in SNAPSHOTS or kind in TERMINAL:
             response = obj.get("response")
             if not isinstance(response, dict):
-                self.on_note(f"{kind} without a response object")
+                self.note(f"{kind} without a response object")
             elif kind in SNAPSHOTS:
                 self._snapshot = response
             else:
@@ -135,7 +135,7 @@ class ResponsesStream(SSEDecoder):
             if _is_output_index(index) and isinstance(item, dict):
                 self._items.set_item(index, item, done=kind.endswith("done"))
             else:
-                self.on_note(f"{kind} without a usable item or output_index")
+                self.note(f"{kind} without a usable item or output_index")
         elif kind in DELTAS or kind in DONES or kind in PARTS:
             index = obj.get("output_index")
             if not _is_output_index(index):  # some imitation servers send only the item_id
@@ -143,21 +143,21 @@ class ResponsesStream(SSEDecoder):
             note = (self._items.apply(kind, index, obj) if _is_output_index(index)
                     else f"{kind} without a usable output_index")
             if note:
-                self.on_note(note)
+                self.note(note)
         # Anything else (hosted-tool progress, annotations, audio): the done item carries it.
 
     def _check_sequence(self, number: Any) -> None:
         if type(number) is not int:
             return
         if self._sequence is not None and number <= self._sequence:
-            self.on_note(f"sequence_number {number} after {self._sequence}")
+            self.note(f"sequence_number {number} after {self._sequence}")
         self._sequence = number if self._sequence is None else max(self._sequence, number)
 
     def _record_error(self, error: dict[str, Any]) -> None:
         if self._error is None:
             self._error = {key: error.get(key) for key in ("type", "code", "message", "param")
                            if key in error}
-        self.on_note(f"error event: {str(error.get('message') or error)[:100]}")
+        self.note(f"error event: {str(error.get('message') or error)[:100]}")
 
 
 def _is_output_index(value: Any) -> bool:

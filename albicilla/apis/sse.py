@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 # A line still waiting for its line break, and the data lines of an event not yet ended, are
@@ -33,22 +34,29 @@ def parse_data(data: str) -> Any:
 
 
 class SSEDecoder:
-    """Feed raw bytes as they arrive; a subclass gets each event in `on_event(event, data)`.
+    """Feed raw bytes as they arrive; each complete event goes to `on_event(event, data)`.
 
     Lines end in CR, LF or CRLF (a CRLF may be cut between chunks), each data line is decoded as
     UTF-8 on its own (bad bytes become U+FFFD), and an event's data lines are joined with "\\n".
     Decoding stops at the first event whose data starts with [DONE]; `done` then says so, and
-    a stream closed without it gets a note.
+    a stream closed without it gets a note (unless `ends_with_done` is False: APIs whose streams
+    end with a terminal event of their own).
 
     A line longer than `max_bytes` is dropped as if it had not been sent, and an event of several
     data lines that take more than `max_bytes` to hold is dropped whole (each line counted with
-    64 bytes more); each drop is reported to `on_note`.
+    64 bytes more); each drop is a note. The first MAX_NOTES notes, the decoder's and those its
+    owner adds with `note`, are kept in `notes`.
     """
 
-    # APIs whose streams end otherwise (a terminal event) set this False: no note for its absence.
-    ends_with_done = True
-
-    def __init__(self, max_bytes: int = MAX_EVENT_BYTES) -> None:
+    def __init__(
+        self,
+        on_event: Callable[[str, str], None],
+        *,
+        ends_with_done: bool = True,
+        max_bytes: int = MAX_EVENT_BYTES,
+    ) -> None:
+        self.on_event = on_event
+        self.ends_with_done = ends_with_done
         self._notes: list[str] = []
         self._max = max_bytes
         self._partial: list[bytes] = []  # pieces of a line whose end has not arrived yet
@@ -67,20 +75,33 @@ class SSEDecoder:
     def done(self) -> bool:
         return self._done
 
-    def on_event(self, event: str, data: str) -> None:
-        """One complete event: its `event` field ("" when none came) and its data."""
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def notes(self) -> list[str]:
         return list(self._notes)
 
-    def on_note(self, note: str) -> None:
-        """Something dropped or missing, e.g. an oversized line, or [DONE] at the close; the
-        first MAX_NOTES are kept in `notes`."""
+    def note(self, note: str) -> None:
+        """Something dropped or missing, e.g. an oversized line, or [DONE] at the close."""
         if len(self._notes) < MAX_NOTES:
             self._notes.append(note)
         elif len(self._notes) == MAX_NOTES:
             self._notes.append("further notes dropped")
+
+    def unfinished_tail(self) -> bytes:
+        """The line breaks that end what the stream left unfinished, so that bytes sent after
+        it start a new event: a cut data line is only ended (the next event takes it in), and
+        complete data lines still waiting are ended as an event of their own."""
+        partial = self._partial
+        if partial or self._held:
+            if not partial or partial[0].startswith(b"data"):
+                return b"\n"
+            return b"\n\n" if self._data else b"\n"
+        if self._data:
+            return b"\n\n" if self._skip_lf else b"\n"  # after a CR, a lone LF only ends a CRLF
+        return b""
 
     def feed(self, chunk: bytes) -> None:
         """Take the next bytes of the stream; the events they complete go to `on_event`."""
@@ -152,11 +173,11 @@ class SSEDecoder:
         self.feed(b"\n\n")  # the line break, then the blank line, that did not come
         self._closed = True
         if not self._done and self.ends_with_done:
-            self.on_note("stream ended without [DONE]")
+            self.note("stream ended without [DONE]")
 
     def _drop_line(self) -> None:
         self._first_line = False
-        self.on_note("oversized SSE line dropped")
+        self.note("oversized SSE line dropped")
 
     def _without_bom(self, line: bytes) -> bytes:
         self._first_line = False
@@ -189,4 +210,36 @@ class SSEDecoder:
             data.append(value)
         elif data:  # the line that crossed the limit: the event goes, noted once
             self._data = []
-            self.on_note("oversized SSE event dropped")
+            self.note("oversized SSE event dropped")
+
+
+class SSEStream:
+    """An API's stream accumulator: raw bytes in through a decoder it owns, events to `on_event`.
+
+    The decoder knows SSE and nothing of the API; the accumulator knows the API's events and
+    nothing of bytes.
+    """
+
+    ends_with_done = True  # False for APIs whose streams end with a terminal event of their own
+
+    def __init__(self) -> None:
+        self._sse = SSEDecoder(self.on_event, ends_with_done=self.ends_with_done)
+        self.note = self._sse.note
+
+    def feed(self, chunk: bytes) -> None:
+        self._sse.feed(chunk)
+
+    def close(self) -> None:
+        self._sse.close()
+
+    @property
+    def done(self) -> bool:
+        """A [DONE] event has arrived."""
+        return self._sse.done
+
+    @property
+    def notes(self) -> list[str]:
+        return self._sse.notes
+
+    def on_event(self, event: str, data: str) -> None:
+        raise NotImplementedError
