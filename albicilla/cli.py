@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.load(vars(args))
     except ConfigError as err:
-        print(f"albicilla-proxy: error: {err}", file=sys.stderr)
+        print(err.line(), file=sys.stderr)
         return 2
     from .server import serve
 

@@ -12,6 +12,10 @@ from pathlib import Path
 class ConfigError(Exception):
     """A setting is missing or malformed; entry points print it on one line and exit 2."""
 
+    def line(self) -> str:
+        """The one line every entry point prints (`albicilla-proxy`, `gunicorn wsgi:app`)."""
+        return f"albicilla: error: {self}"
+
 
 # (setting name, environment variable, default, parser); the README table mirrors this.
 _ENV = {

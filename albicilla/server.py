@@ -1,15 +1,22 @@
-"""Serving: the gunicorn application behind albicilla-proxy, and per-worker stop handling."""
+"""Serving: the one gunicorn configuration, the runner behind albicilla-proxy, stop handling.
+
+`albicilla-proxy` and `gunicorn wsgi:app` (through `gunicorn.conf.py`) both take their
+settings from `gunicorn_options`, so the two cannot drift. This module imports neither Flask
+nor the proxy at import time: `gunicorn.conf.py` loads it in the master, before gevent patches
+the workers.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+from .config import ConfigError, Settings, load_dotenv_file
 
-from .config import Settings
-from .proxy.exchange import stop_in_flight
+if TYPE_CHECKING:
+    from flask import Flask
 
 # The master SIGKILLs a worker at the graceful timeout; records still open are written this
 # long before, so they reach the disk.
@@ -52,6 +59,8 @@ def withhold_rejected_request_details() -> None:
 
 def install_stop_handler(graceful_timeout: float) -> None:
     """On SIGTERM, keep gunicorn's graceful stop, and write unfinished records before the kill."""
+    from .proxy.exchange import stop_in_flight
+
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: Any) -> None:
@@ -77,24 +86,57 @@ def _call_later(delay: float, func: Any) -> None:
         timer.start()
 
 
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """Every gunicorn setting the proxy runs with, under either entry point."""
+    return {
+        # Where to listen: PROXY_HOST/PROXY_PORT (--host/--port).
+        "bind": f"{_bind_host(settings.host)}:{settings.port}",
+        # Worker processes; each serves many connections as greenlets.
+        "workers": settings.workers,
+        # gevent: streams are long-lived and mostly waiting on the upstream.
+        "worker_class": "gevent",
+        # Simultaneous clients per worker (also the size of the upstream connection pool).
+        "worker_connections": settings.worker_connections,
+        # Seconds in-flight streams get to finish after SIGTERM before the worker is killed.
+        "graceful_timeout": settings.graceful_timeout,
+        # Each worker listens on its own SO_REUSEPORT socket and the kernel deals new
+        # connections evenly between them; on one shared socket a burst of long streams could
+        # pile onto whichever worker woke first (bench/RESULTS.md). Only processes of the same
+        # user may bind the port too.
+        "reuse_port": True,
+        # Keep idle client connections this long (longer than the openai SDK's 5 s pool
+        # expiry); short, because gunicorn waits for idle connections too before a worker stops.
+        "keepalive": 10,
+        # Must stay off under gevent: the app (and its sockets) is built in each patched worker.
+        "preload_app": False,
+        # gunicorn >= 25.1 opens a control socket at one fixed path; parallel instances collide.
+        "control_socket_disable": True,
+        # Errors to stderr; no access log: it would only repeat the records, and a query string
+        # can carry a key (`?key=`).
+        "errorlog": "-",
+        "accesslog": None,
+    }
+
+
+def gunicorn_conf_options() -> dict[str, Any]:
+    """The settings for `gunicorn.conf.py`: `.env` and PROXY_* read as albicilla-proxy reads
+    them; a bad value is the same one line and exit status 2."""
+    load_dotenv_file()
+    try:
+        settings = Settings.load()
+    except ConfigError as err:
+        print(err.line(), file=sys.stderr)
+        raise SystemExit(2) from None
+    return gunicorn_options(settings)
+
+
 def serve(settings: Settings) -> int:
     """Run gunicorn with gevent workers in this process until it is stopped."""
     from gunicorn.app.base import BaseApplication
 
     class ProxyApplication(BaseApplication):
         def load_config(self) -> None:
-            options = {
-                "bind": f"{_bind_host(settings.host)}:{settings.port}",
-                "workers": settings.workers,
-                "worker_class": "gevent",
-                "worker_connections": settings.worker_connections,
-                "graceful_timeout": settings.graceful_timeout,
-                "keepalive": 10,
-                "preload_app": False,
-                "control_socket_disable": True,
-                "errorlog": "-",
-            }
-            for key, value in options.items():
+            for key, value in gunicorn_options(settings).items():
                 self.cfg.set(key, value)
 
         def load(self) -> Flask:

@@ -45,7 +45,7 @@ def test_bad_configuration_is_one_line_and_exit_2(served, tmp_path, monkeypatch,
     monkeypatch.chdir(tmp_path)
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("albicilla-proxy: error: ") and err.count("\n") == 1
+    assert err.startswith("albicilla: error: ") and err.count("\n") == 1
     assert served == []
 
 

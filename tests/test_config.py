@@ -102,3 +102,23 @@ def test_importing_the_package_reads_no_environment(monkeypatch):
 
     monkeypatch.delenv("PROXY_UPSTREAM_ENDPOINT", raising=False)
     importlib.reload(albicilla)  # would raise if it built settings at import time
+
+
+def test_gunicorn_conf_and_the_runner_take_the_same_options(monkeypatch, tmp_path):
+    """`gunicorn wsgi:app` reads gunicorn.conf.py; albicilla-proxy sets gunicorn_options: one
+    place, so reuse_port and the rest cannot drift between them again."""
+    import runpy
+
+    from albicilla.server import gunicorn_options
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's in the way
+    env = {"PROXY_UPSTREAM_ENDPOINT": "http://up.test", "PROXY_WORKERS": "3",
+           "PROXY_PORT": "9123", "PROXY_HOST": "::1"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    conf = runpy.run_path(str(root / "gunicorn.conf.py"))
+    expected = gunicorn_options(Settings.load())
+    assert {key: conf[key] for key in expected} == expected
+    assert expected["bind"] == "[::1]:9123" and expected["workers"] == 3
+    assert expected["reuse_port"] is True and expected["worker_class"] == "gevent"

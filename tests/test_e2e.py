@@ -67,9 +67,10 @@ def test_sdk_stream_is_relayed_and_rebuilt_for_every_framing(proxy, log_root, fr
     assert (record["stream"], record["complete"], record["error"]) == (True, True, None)
     message = record["response"]["choices"][0]["message"]
     assert message["content"] == expected_content(20)
-    assert [(c["id"], c["function"]["name"], json.loads(c["function"]["arguments"]))
-            for c in message["tool_calls"]] == [("call_0", "fn0", {"x": 0}),
-                                                ("call_1", "fn1", {"x": 1})]
+    assert [
+        (c["id"], c["function"]["name"], json.loads(c["function"]["arguments"]))
+        for c in message["tool_calls"]
+    ] == [("call_0", "fn0", {"x": 0}), ("call_1", "fn1", {"x": 1})]
     assert record["response"]["usage"]["completion_tokens"] == 20
     assert record["response"]["choices"][0]["finish_reason"] == "tool_calls"
 
@@ -133,9 +134,7 @@ def test_client_hangup_on_a_silent_upstream_ends_the_exchange_at_once(
     assert record["duration_ms"] < 4000
 
 
-def test_upstream_cut_mid_stream_breaks_the_client_connection_and_records_the_part(
-    proxy, log_root
-):
+def test_upstream_cut_mid_stream_breaks_the_client_connection_and_records_the_part(proxy, log_root):
     # As without the proxy: the SDK's read breaks, so it raises APIConnectionError (which its
     # retry logic keys on), after the tokens that did arrive.
     received = []
@@ -157,7 +156,9 @@ def test_concurrent_streams_into_one_session_leave_one_intact_line_each(proxy, l
     def call(i: int) -> str:
         with sdk(proxy, "stream?chunks=10&delay=0.01") as client:
             stream = client.chat.completions.create(
-                model="m", messages=[{"role": "user", "content": f"n{i}"}], stream=True,
+                model="m",
+                messages=[{"role": "user", "content": f"n{i}"}],
+                stream=True,
                 user="shared",
             )
             return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
@@ -173,9 +174,12 @@ def test_concurrent_streams_into_one_session_leave_one_intact_line_each(proxy, l
     assert sorted(r["request"]["messages"][0]["content"] for r in records) == sorted(
         f"n{i}" for i in range(count)
     )
-    bad = [(r["status"], r["complete"], r["error"]) for r in records
-           if not r["complete"]
-           or r["response"]["choices"][0]["message"]["content"] != expected_content(10)]
+    bad = [
+        (r["status"], r["complete"], r["error"])
+        for r in records
+        if not r["complete"]
+        or r["response"]["choices"][0]["message"]["content"] != expected_content(10)
+    ]
     assert bad == []
 
 
@@ -211,6 +215,7 @@ def test_sigterm_lets_streams_in_flight_finish_and_refuses_new(upstream, log_roo
 
 def test_sigterm_past_graceful_timeout_still_writes_partial_record(upstream, log_root, tmp_path):
     with gunicorn(upstream.url, log_root, tmp_path, workers=1, PROXY_GRACEFUL_TIMEOUT="2") as proxy:
+
         def endless_stream() -> None:
             try:
                 with requests.post(
@@ -288,11 +293,33 @@ def test_runner_without_upstream_is_a_one_line_error(tmp_path):
 def test_gunicorn_without_upstream_is_a_one_line_error(tmp_path):
     env = {k: v for k, v in proxy_env("http://x", tmp_path).items() if not k.startswith("PROXY_")}
     result = subprocess.run(
-        [str(BIN / "gunicorn"), "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True,
+        [str(BIN / "gunicorn"), "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=30,
     )
     assert result.returncode == 2
     assert "PROXY_UPSTREAM_ENDPOINT" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["two", "0", "1.5"])
+def test_a_malformed_worker_count_is_the_same_line_under_both_entry_points(tmp_path, value):
+    env = {**proxy_env("http://127.0.0.1:9", tmp_path), "PROXY_WORKERS": value}
+    lines = []
+    for command, cwd in (
+        ([str(BIN / "albicilla-proxy")], tmp_path),
+        ([str(BIN / "gunicorn"), "wsgi:app"], ROOT),
+    ):
+        result = subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=30
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        lines.append(result.stderr)
+    assert lines[0] == lines[1]
+    assert "PROXY_WORKERS" in lines[0] or "workers" in lines[0]
 
 
 def _read_until(sock: socket.socket, marker: bytes) -> bytes:
