@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from support import need
 from support.procs import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -54,11 +54,9 @@ def test_every_phase_runs_for_every_api_without_nginx_or_wrk(tmp_path):
     assert "| 2 | messages | requests/s, 8 connections |" in output
 
 
-@pytest.mark.skipif(
-    not (shutil.which("wrk") and (shutil.which("nginx") or Path("/usr/sbin/nginx").exists())),
-    reason="nginx and wrk are not installed (`bench/run proxy` installs them from Debian)",
-)
 def test_nginx_and_wrk_runs_at_tiny_sizes(tmp_path):
+    need.program("wrk")
+    need.program("nginx", "/usr/sbin/nginx")
     results, output = run_bench(
         tmp_path, "--phases", "1,2,4", "--no-litellm", "--rounds", "1", "--seconds", "1",
         "--rounds-load", "1", "--load-seconds", "1", "--warmup", "1", "--exact-requests", "50",

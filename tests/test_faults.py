@@ -24,6 +24,7 @@ import responses
 
 from conftest import CHAT_URL
 from support.fake_upstream import expected_content, stream_events
+from support.need import missing
 from support.procs import (
     black_hole,
     fake_upstream,
@@ -668,8 +669,8 @@ def tmpfs(tmp_path):
         capture_output=True, text=True,
     )
     if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()}); "
-                    "test_store_failure_injected_in_process covers the same path")
+        missing(f"cannot mount a tmpfs here ({result.stderr.strip()}); "
+                "test_store_failure_injected_in_process covers the same path")
     try:
         yield mount_point
     finally:

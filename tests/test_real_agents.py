@@ -20,6 +20,7 @@ import pytest
 
 from albicilla.proxy.sessions import session_file_name
 from support.fake_model import FINAL_TEXT, FakeModel, serving
+from support.need import missing
 from support.procs import BIN, ROOT, Running, Watched, gunicorn, watched_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.agents]
@@ -51,14 +52,14 @@ apps = false
 
 
 def agent(name: str) -> Path:
-    """The installed agent's launcher, or a skip that says how to install it."""
+    """The installed agent's launcher, or a skip (a failure in CI) that says how to install it."""
     for base in (os.environ.get(AGENTS_ENV), ROOT / ".agents"):
         if base and (path := Path(base) / "node_modules" / ".bin" / name).exists():
             if shutil.which("node") is None:
-                pytest.skip(f"{name} is installed at {path} but node is not on PATH")
+                missing(f"{name} is installed at {path} but node is not on PATH")
             return path
-    pytest.skip(f"{name} is not installed: run .ci/install-agents, or set {AGENTS_ENV} to a "
-                f"directory holding node_modules/.bin/{name}")
+    missing(f"{name} is not installed: run .ci/install-agents, or set {AGENTS_ENV} to a "
+            f"directory holding node_modules/.bin/{name}")
 
 
 @dataclass
