@@ -11,7 +11,7 @@ Sessions take turns between three clients (`--apis`, default all three): a chat-
 agent, Codex CLI on `/v1/responses` (developer prompt item, encrypted reasoning resent every turn,
 the custom `apply_patch` tool, `input_text` tool outputs) and Claude Code on `/v1/messages`
 (billing-header block changing every call, moving `cache_control`, signed thinking, `tool_result`
-blocks), as reference/observed_clients.md describes them.
+blocks), as docs/wire-formats.md section 5 describes them.
 
     uv run python bench/gen_agent_logs.py --out /tmp/agent-logs --mb 300
 """
@@ -263,7 +263,7 @@ def generate_session(
                 del history[2]
 
 
-# --- Codex CLI on /v1/responses (reference/observed_clients.md) ---------------------------------
+# --- Codex CLI on /v1/responses (docs/wire-formats.md section 5) ---------------------------------
 
 PATCH_GRAMMAR = 'start: begin_patch hunk+ end_patch\nbegin_patch: "*** Begin Patch" LF\n'
 
@@ -470,7 +470,7 @@ def generate_codex_session(
                 )
 
 
-# --- Claude Code on /v1/messages (reference/observed_clients.md) --------------------------------
+# --- Claude Code on /v1/messages (docs/wire-formats.md section 5) --------------------------------
 
 
 def _claude_reply(

@@ -1,4 +1,5 @@
-"""The hf format (training_formats.md 9.2) and the private-key and `index` rules of every format."""
+"""The hf format (docs/training-formats.md 9.2) and the private-key and `index` rules of every
+format."""
 
 from __future__ import annotations
 

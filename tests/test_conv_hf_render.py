@@ -1,4 +1,5 @@
-"""Every format's output passes training_formats.md 9.1; every hf line renders on chat templates.
+"""Every format's output passes docs/training-formats.md 9.1; every hf line renders on chat
+templates.
 
 Offline (section 7): a tiny WordLevel tokenizer, the public templates trl's wheel ships (found
 with `find_spec`, trl is never imported), and small strict templates of our own for the rules of
@@ -28,7 +29,8 @@ ONE_CALL_PER_TURN = {"llama3_1", "gptoss"}  # Llama raises on more, GPT-OSS keep
 # then text then tool_use): a rule of that template, shown by its own test below.
 ONE_OF_TEXT_OR_THINKING = {"gptoss"}
 
-# Ours, a few lines each, with the rules of templates trl does not ship (training_formats.md 7).
+# Ours, a few lines each, with the rules of templates trl does not ship
+# (docs/training-formats.md 7).
 OWN = Path(__file__).resolve().parent / "support" / "templates"
 STRICT = ("hermes_like", "strict_items", "tojson")
 
@@ -358,7 +360,7 @@ def test_tools_as_string_needs_the_hf_format(
     )
 
 
-# training_formats.md 9.1 on every format's output.
+# docs/training-formats.md 9.1 on every format's output.
 @pytest.mark.parametrize("name", ["hf", "hf_string"])
 def test_hf_output_passes_every_acceptance_check(outputs: dict[str, Path], name: str) -> None:
     assert check_file(str(outputs[name]), "hf") == []

@@ -157,3 +157,36 @@ def test_docs_do_not_cite_outside_the_repository(page: Path) -> None:
     text = page.read_text(encoding="utf-8")
     assert "../shared" not in text
     assert "DESIGN.md" not in text
+
+
+_CITATION = re.compile(r"docs/([\w-]+\.md)(?: section (\d+(?:\.\d+)*))?")
+_SOURCES = sorted(
+    path
+    for folder in ("albicilla", "tests", "bench")
+    for path in (ROOT / folder).rglob("*.py")
+    if path.name != "test_docs_links.py"
+)
+
+
+def _section_numbers(page: Path) -> set[str]:
+    """The numbers that start the page's headings: `## 9. ...` gives 9, `### 9.2 ...` 9.2."""
+    numbers = set()
+    for line in page.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"#{1,6}\s+(\d+(?:\.\d+)*)\.?\s", line)
+        if match:
+            numbers.add(match.group(1))
+    return numbers
+
+
+@pytest.mark.parametrize("source", _SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_code_cites_only_docs_of_the_repository(source):
+    """Comments and tests cite docs/<page>.md (section N), which must exist; never a design
+    document outside the repository."""
+    text = source.read_text(encoding="utf-8")
+    assert "DESIGN.md" not in text and "../shared" not in text
+    assert not re.search(r"reference/\w+\.md", text)
+    for page, section in _CITATION.findall(text):
+        path = ROOT / "docs" / page
+        assert path.is_file(), f"{source.name} cites docs/{page}, which does not exist"
+        if section:
+            assert section in _section_numbers(path), f"{source.name}: docs/{page} {section}"

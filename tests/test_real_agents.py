@@ -237,7 +237,7 @@ def test_claude_code_title_call_shares_the_main_loops_file(claude: Run) -> None:
 
 def as_sent(response: dict[str, Any]) -> dict[str, Any]:
     """A record's response without the `stop_details: null` that the anthropic SDK's
-    accumulation (and so the proxy's, DESIGN.md section 9) adds when the stream had none."""
+    accumulation (and so the proxy's, docs/design.md section 9) adds when the stream had none."""
     return {k: v for k, v in response.items() if k != "stop_details" or v is not None}
 
 

@@ -42,7 +42,7 @@ class ApiStream(Protocol):
 class LoggedApi:
     path: str
     new_stream: Callable[[], ApiStream]
-    # The client's own session ids, in order (DESIGN.md section 4, step 3).
+    # The client's own session ids, in order (docs/design.md section 4, step 3).
     session_candidates: Callable[[Mapping[str, Any], Mapping[str, str]], Iterable[str]]
     # The JSON body of an error the proxy makes itself on this API's paths.
     error_body: Callable[[ProxyError], dict[str, Any]]

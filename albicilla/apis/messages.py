@@ -20,7 +20,10 @@ _ERROR_TYPES = {400: "invalid_request_error", 415: "invalid_request_error",
 
 
 class MessagesStream(SSEStream):
-    """Anthropic events rebuilt into the Message the anthropic SDK accumulates; see DESIGN.md 9."""
+    """Anthropic events rebuilt into the Message the anthropic SDK accumulates.
+
+    See docs/design.md section 9.
+    """
 
     ends_with_done = False  # a terminal event ends it; [DONE] may never come
 

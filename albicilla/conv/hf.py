@@ -1,6 +1,6 @@
 """The `hf` format: what Hugging Face chat templates, TRL, Axolotl and Unsloth take.
 
-`reference/training_formats.md` section 9.2, exactly:
+`docs/training-formats.md` section 9.2, exactly:
 - roles `system`, `user`, `assistant`, `tool`; `developer` is `system`; the leading system and
   developer messages are joined with a blank line into one (empty ones left out); a later one
   stays where it is (the checks report it); a legacy `function` result is a `tool` message;

@@ -25,7 +25,7 @@ def resolve_session_id(
     session_headers: Sequence[str],
     client_ids: Iterable[str] = (),
 ) -> str:
-    """The first of (DESIGN.md section 4): the body's `user`, the first session header present,
+    """The first of (docs/design.md section 4): the body's `user`, the first session header present,
     the client's own session id (`client_ids`, from the API's module, looked at lazily), the
     hashed API key (`x-api-key`, else the bearer token), `anonymous`."""
     user = body.get("user")

@@ -62,7 +62,7 @@ class Upstream:
 
     def __init__(self, settings: Settings) -> None:
         self.base = settings.upstream_base
-        # Anthropic's paths may have an upstream of their own (DESIGN.md section 9).
+        # Anthropic's paths may have an upstream of their own (docs/design.md section 9).
         self.anthropic_base = settings.anthropic_base
         self.timeout = (settings.connect_timeout, settings.read_timeout)
         self.pool_size = settings.worker_connections

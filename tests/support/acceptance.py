@@ -1,4 +1,4 @@
-"""training_formats.md 9.1 acceptance checks of converter output, written apart from the converter.
+"""Acceptance checks of converter output (docs/training-formats.md 9.1), apart from the converter.
 
 `check_file(path, fmt)` gives `(line number, problem)` pairs. Two readings of the spec, written
 down: a value inside tool-call `arguments` or tool `parameters` is the model's or the schema's
