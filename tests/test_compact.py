@@ -19,7 +19,7 @@ import zstandard
 from albicilla.logs import compaction
 from albicilla.logs.compact import main
 from albicilla.logs.store import append_line
-from albicilla.logs.tree import find_session_files, session_records
+from albicilla.logs.tree import find_session_files, iter_lines, line_at, session_records
 
 DAY = "2020-01-02"  # long closed
 STEPS = ("compressed", "sealed", "renamed", "removed")
@@ -356,3 +356,17 @@ def test_writer_that_waited_on_a_file_the_compactor_removed_writes_to_the_new_fi
     writer.join(timeout=30)
     assert json.loads(path.read_bytes())["n"] == 1
     assert (tmp_path / DAY / "moved-away").read_bytes().count(b"\n") == 1
+
+
+def test_every_line_position_of_a_compacted_file_reads_back_its_line(tmp_path):
+    write(tmp_path, range(7))
+    plain = tmp_path / DAY / "s.jsonl"
+    expected = plain.read_bytes().splitlines(keepends=True)
+    assert main(["--logs", str(tmp_path), "--idle", "0"]) == 0
+    write(tmp_path, range(7, 9))
+    expected += plain.read_bytes().splitlines(keepends=True)
+    assert main(["--logs", str(tmp_path), "--idle", "0"]) == 0
+    packed = str(tmp_path / DAY / "s.jsonl.zst")
+    found = list(iter_lines(packed))
+    assert [raw for _, raw in found] == expected
+    assert [line_at(packed, position) for position, _ in found] == expected

@@ -97,7 +97,7 @@ def iter_records(
     on the happy path: a damaged line is only examined after it failed to parse.
     """
     with open(path, "rb") as handle:
-        if path.endswith(".zst"):
+        if os.fspath(path).endswith(".zst"):
             yield from _records(_numbered_frames(FrameLines(handle), 1), on_damage)
         else:
             yield from _records(enumerate(handle, 1), on_damage)
@@ -137,7 +137,7 @@ def iter_lines(path: str) -> Iterator[tuple[Any, bytes]]:
     """`(position, raw line)` of every line of a session file, for `line_at`; lines of a frame
     that does not decode are left out (`iter_records` reports them)."""
     with open(path, "rb") as handle:
-        if path.endswith(".zst"):
+        if os.fspath(path).endswith(".zst"):
             for start, offset, line in FrameLines(handle):
                 if line is not None:
                     yield (start, offset), line
@@ -151,7 +151,7 @@ def iter_lines(path: str) -> Iterator[tuple[Any, bytes]]:
 def line_at(path: str, position: Any) -> bytes:
     """The raw line at a position `iter_lines` gave; raises OSError when the file is gone."""
     with open(path, "rb") as handle:
-        if not path.endswith(".zst"):
+        if not os.fspath(path).endswith(".zst"):
             handle.seek(position)
             return handle.readline()
         try:
