@@ -4,7 +4,7 @@
 input, its output. Histories of recent responses are remembered (an LRU bounded by the number of
 items it holds, the newest history always kept), so a chain read in order costs one lookup per
 turn. A parent that is not remembered (it is in another session file or day, or was pushed out)
-is found through an index of response id -> (file, byte offset) of every stored response, built
+is found through an index of response id -> (file, position) of every stored response, built
 by one pass over the files the first time it is needed, and its ancestors are re-read from disk
 up to the first remembered one. Memory stays bounded by the LRU and the index, never by the logs.
 """
@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from typing import Any
+
+from ..logs.tree import iter_lines, line_at
 
 # Items held by remembered histories (a chain's histories share their items; a client that
 # resends its whole history with `store` on does not, so the bound is in items, not entries).
@@ -55,7 +57,7 @@ class ResponseChains:
         self._limit = remembered  # 0: remember nothing (every parent is re-read)
         self._items = 0
         self._memo: OrderedDict[str, list[Any]] = OrderedDict()
-        self._index: dict[str, tuple[int, int]] | None = None
+        self._index: dict[str, tuple[int, Any]] | None = None
 
     def remember(self, response_id: Any, history: list[Any]) -> None:
         """Keep the history after `response_id` (its input and output included) for its children."""
@@ -102,32 +104,26 @@ class ResponseChains:
         where = self._index.get(response_id)
         if where is None:
             return None
-        number, offset = where
+        number, position = where
         try:
-            with open(self._paths[number], "rb") as handle:
-                handle.seek(offset)
-                return _parts_of_line(handle.readline())
+            return _parts_of_line(line_at(self._paths[number], position))
         except OSError:
             return None  # gone since the index was built: the parent cannot be read
 
-    def _build_index(self) -> dict[str, tuple[int, int]]:
-        """Response id -> (file number, byte offset) of the first record that answered it."""
-        index: dict[str, tuple[int, int]] = {}
+    def _build_index(self) -> dict[str, tuple[int, Any]]:
+        """Response id -> (file number, position) of the first record that answered it."""
+        index: dict[str, tuple[int, Any]] = {}
         for number, path in enumerate(self._paths):
             try:
-                handle = open(path, "rb")
-            except OSError:
-                continue  # reported when the file itself is converted
-            with handle:
-                offset = 0
-                for line in handle:
+                for position, line in iter_lines(path):
                     # Only a stored response can be continued. Codex sends `store: false`, and
                     # the proxy writes compact JSON, so its lines are passed over unparsed.
                     if b"/responses" in line and b'"store":false' not in line:
                         parts = _parts_of_line(line)
                         if parts is not None:
-                            index.setdefault(parts[0], (number, offset))
-                    offset += len(line)
+                            index.setdefault(parts[0], (number, position))
+            except OSError:
+                continue  # reported when the file itself is converted
         return index
 
 

@@ -15,6 +15,9 @@ from typing import Any
 # How long a writer waits for another process's lock before appending without it (an O_APPEND
 # write of one line is still never interleaved on a local filesystem).
 LOCK_PATIENCE_S = 10.0
+# Opens of a file that was removed (compacted) while a writer waited for its lock; the last one
+# writes whatever it holds.
+REOPEN_ATTEMPTS = 5
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # Read-write: the torn-line check reads the last byte.
 _FILE_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -72,27 +75,51 @@ class LogStore:
 
 
 def append_line(root: Path, day: str, file_name: str, line: bytes) -> None:
-    """Append one line to root/day/file_name under an exclusive flock, in one write."""
+    """Append one line to root/day/file_name under an exclusive flock, in one write.
+
+    Once locked, the file must still be the one at its path: the compactor (docs/design.md
+    section 13) removes a `.jsonl` under this lock after copying it, and a record appended to the
+    removed file would be lost, so the writer opens the path again."""
     dir_fd = _open_day_dir(root, day)
     try:
-        fd = os.open(file_name, _FILE_FLAGS, 0o600, dir_fd=dir_fd)
+        for attempt in range(REOPEN_ATTEMPTS):
+            fd = os.open(file_name, _FILE_FLAGS, 0o600, dir_fd=dir_fd)
+            try:
+                locked = _lock(fd)
+                try:
+                    if attempt + 1 < REOPEN_ATTEMPTS and not _still_linked(fd, file_name, dir_fd):
+                        continue
+                    _write_line(fd, line)
+                    return
+                finally:
+                    if locked:
+                        fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
     finally:
         os.close(dir_fd)
+
+
+def _still_linked(fd: int, file_name: str, dir_fd: int) -> bool:
+    """Whether the open file is still the one named `file_name` (not removed or replaced)."""
+    held = os.fstat(fd)
+    if held.st_nlink == 0:
+        return False
     try:
-        locked = _lock(fd)
-        try:
-            size = os.fstat(fd).st_size
-            # A torn last line (a writer killed mid-write) must not swallow this record.
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = b"\n" + line
-            view = memoryview(line)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            if locked:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+        named = os.stat(file_name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return (named.st_ino, named.st_dev) == (held.st_ino, held.st_dev)
+
+
+def _write_line(fd: int, line: bytes) -> None:
+    size = os.fstat(fd).st_size
+    # A torn last line (a writer killed mid-write) must not swallow this record.
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        line = b"\n" + line
+    view = memoryview(line)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def probe_store(root: Path, day: str) -> None:

@@ -18,12 +18,18 @@ import heapq
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
+
+import zstandard
+
+from .zst import Frame, FrameLines, frame_bytes, line_in_frame
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+PLAIN = ".jsonl"
+COMPRESSED = ".jsonl.zst"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 EARLIEST = -(1 << 62)  # the key of a record before any readable timestamp in its file
@@ -35,7 +41,8 @@ OnUnreadable = Callable[[str, str], None]
 
 @dataclass(frozen=True)
 class SessionFile:
-    """One session's `<day>/<name>.jsonl`: its file in each log root that holds it."""
+    """One session's `<day>/<name>.jsonl`: its files in each log root that holds it (per root,
+    a compacted `<name>.jsonl.zst` first, then the plain `<name>.jsonl`)."""
 
     day: str
     name: str
@@ -52,13 +59,19 @@ class SessionFile:
 
 
 def find_session_files(logs_dir: str) -> list[SessionFile]:
-    """Every `*.jsonl` directly inside a day directory of `logs_dir`, sorted by day then name."""
+    """Every session file directly inside a day directory of `logs_dir`, sorted by day then name.
+
+    A session-day is `<name>.jsonl`, `<name>.jsonl.zst` (compacted, section 13) or both; its
+    `name` is always the `.jsonl` name and `paths` holds the compressed part first, then the
+    plain part, which is their record order."""
     found: list[SessionFile] = []
     for day in sorted_entries(logs_dir, want_dir=True):
         day_dir = os.path.join(logs_dir, day)
-        for name in sorted_entries(day_dir, want_dir=False):
-            if name.endswith(".jsonl"):
-                found.append(SessionFile(day, name, (os.path.join(day_dir, name),)))
+        names = set(sorted_entries(day_dir, want_dir=False))
+        sessions = {n.removesuffix(".zst") for n in names if n.endswith((PLAIN, COMPRESSED))}
+        for plain in sorted(sessions):
+            parts = [os.path.join(day_dir, n) for n in (plain + ".zst", plain) if n in names]
+            found.append(SessionFile(day, plain, tuple(parts)))
     return found
 
 
@@ -79,24 +92,72 @@ def iter_records(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield `(line number, record)` for every line that is a JSON object; report the others.
 
-    One `json.loads` per line and nothing else on the happy path: a damaged line is only examined
-    after it failed to parse.
+    A `.jsonl.zst` path is read frame by frame, its lines numbered across frames; a frame that
+    does not decode is reported as one damaged line. One `json.loads` per line and nothing else
+    on the happy path: a damaged line is only examined after it failed to parse.
     """
-    loads = json.loads
     with open(path, "rb") as handle:
-        for number, line in enumerate(handle, 1):
-            try:
-                record = loads(line)
-            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-                on_damage(number, _damage_reason(line, exc))
-                continue
-            except RecursionError:  # nesting the proxy accepted but a deeper stack cannot parse
-                on_damage(number, "JSON nested too deeply")
-                continue
-            if type(record) is not dict:
-                on_damage(number, "not a JSON object")
-                continue
-            yield number, record
+        if os.fspath(path).endswith(".zst"):
+            yield from _records(_numbered_frames(FrameLines(handle), 1), on_damage)
+        else:
+            yield from _records(enumerate(handle, 1), on_damage)
+
+
+def _numbered_frames(frames: FrameLines, first: int) -> Iterator[tuple[int, bytes | str]]:
+    """`(line number, line)`, or `(line number, reason)` for a frame that did not decode."""
+    number = first
+    for _, where, line in frames:
+        yield number, (where if line is None else line)  # type: ignore[misc]
+        number += 1
+
+
+def _records(
+    lines: Iterable[tuple[int, bytes | str]], on_damage: Callable[[int, str], None]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    loads = json.loads
+    for number, line in lines:
+        if type(line) is str:  # a damaged zstd frame, already described
+            on_damage(number, line)
+            continue
+        try:
+            record = loads(line)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            on_damage(number, _damage_reason(line, exc))  # type: ignore[arg-type]
+            continue
+        except RecursionError:  # nesting the proxy accepted but a deeper stack cannot parse
+            on_damage(number, "JSON nested too deeply")
+            continue
+        if type(record) is not dict:
+            on_damage(number, "not a JSON object")
+            continue
+        yield number, record
+
+
+def iter_lines(path: str) -> Iterator[tuple[Any, bytes]]:
+    """`(position, raw line)` of every line of a session file, for `line_at`; lines of a frame
+    that does not decode are left out (`iter_records` reports them)."""
+    with open(path, "rb") as handle:
+        if os.fspath(path).endswith(".zst"):
+            for start, offset, line in FrameLines(handle):
+                if line is not None:
+                    yield (start, offset), line
+            return
+        offset = 0
+        for line in handle:
+            yield offset, line
+            offset += len(line)
+
+
+def line_at(path: str, position: Any) -> bytes:
+    """The raw line at a position `iter_lines` gave; raises OSError when the file is gone."""
+    with open(path, "rb") as handle:
+        if not os.fspath(path).endswith(".zst"):
+            handle.seek(position)
+            return handle.readline()
+        try:
+            return line_in_frame(handle, *position)
+        except zstandard.ZstdError as exc:
+            raise OSError(f"{path}: damaged zstd frame: {exc}") from exc
 
 
 def _damage_reason(line: bytes, exc: ValueError) -> str:
@@ -128,7 +189,7 @@ def find_sessions(roots: list[str]) -> list[SessionFile]:
     paths: dict[tuple[str, str], list[str]] = {}
     for root in roots:
         for found in find_session_files(root):
-            paths.setdefault((found.day, found.name), []).append(found.path)
+            paths.setdefault((found.day, found.name), []).extend(found.paths)
     return [SessionFile(day, name, tuple(paths[day, name])) for day, name in sorted(paths)]
 
 
@@ -136,26 +197,81 @@ def session_records(
     session: SessionFile, on_damage: OnDamage, on_unreadable: OnUnreadable
 ) -> Iterator[dict[str, Any]]:
     """The session's records, its files merged by timestamp; a file that cannot be read (or
-    stops being readable) is reported and the others go on."""
-    if len(session.paths) == 1:  # one root: the file's own order, nothing parsed twice
-        for _, record in _guarded(session.paths[0], on_damage, on_unreadable):
+    stops being readable) is reported and the others go on.
+
+    The parts of one root (a compacted `.jsonl.zst`, then the `.jsonl` that grew after it) are
+    one stream in file order; roots are merged by timestamp."""
+    groups = root_parts(session.paths)
+    if len(groups) == 1:  # one root: the file's own order, nothing parsed twice
+        for _, record in _guarded(groups[0], on_damage, on_unreadable):
             yield record
         return
     streams = [
-        _timed(rank, _guarded(path, on_damage, on_unreadable))
-        for rank, path in enumerate(session.paths)
+        _timed(rank, _guarded(group, on_damage, on_unreadable)) for rank, group in enumerate(groups)
     ]
     for *_, record in heapq.merge(*streams):
         yield record
 
 
+def root_parts(paths: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """`paths` grouped by the day directory (so the root) that holds them, in order."""
+    groups: list[list[str]] = []
+    for path in paths:
+        if groups and os.path.dirname(groups[-1][0]) == os.path.dirname(path):
+            groups[-1].append(path)
+        else:
+            groups.append([path])
+    return [tuple(group) for group in groups]
+
+
 def _guarded(
-    path: str, on_damage: OnDamage, on_unreadable: OnUnreadable
+    parts: tuple[str, ...], on_damage: OnDamage, on_unreadable: OnUnreadable
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        yield from iter_records(path, lambda line, reason: on_damage(path, line, reason))
-    except OSError as exc:
-        on_unreadable(path, str(exc.strerror or exc))
+    """One root's parts of a session-day as one stream, lines numbered across them.
+
+    Between the compactor's rename and its removal of the `.jsonl` (or after a kill there), the
+    `.jsonl` begins with exactly the bytes of the `.zst`'s last frame: those records were read
+    from the frame and are skipped here (docs/design.md section 13)."""
+    number = 0
+    last: tuple[str, Frame] | None = None
+    for path in parts:
+
+        def damaged(line: int, reason: str, path: str = path) -> None:
+            on_damage(path, line, reason)
+
+        try:
+            with open(path, "rb") as handle:
+                if path.endswith(".zst"):
+                    frames = FrameLines(handle)
+                    lines = _numbered_frames(frames, number + 1)
+                    for line, record in _records(lines, damaged):
+                        number = line
+                        yield line, record
+                    if frames.last is not None:
+                        last = (path, frames.last)
+                    continue
+                skipped = _already_compacted(handle, last)
+                first = number
+                for line, record in _records(enumerate(handle, 1 + skipped), damaged):
+                    number = first + line
+                    yield number, record
+        except OSError as exc:
+            on_unreadable(path, str(exc.strerror or exc))
+
+
+def _already_compacted(handle: BinaryIO, last: tuple[str, Frame] | None) -> int:
+    """Positions `handle` after the bytes the `.zst`'s last frame already holds, if it begins
+    with them; returns the number of lines skipped."""
+    if last is None or last[1].size == 0:
+        return 0
+    path, frame = last
+    head = handle.read(frame.size)
+    if len(head) == frame.size:
+        with open(path, "rb") as compressed:
+            if frame_bytes(compressed, frame) == head:
+                return head.count(b"\n")
+    handle.seek(0)
+    return 0
 
 
 def _timed(
