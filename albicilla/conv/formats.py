@@ -23,18 +23,13 @@ empty object schema when the definition has none).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import Problem, message_calls
-from .keys import text_parts
+from .chatform import encode_json, joined_text, message_calls, parse_arguments, spec_of
+from .checks import Problem
 
-# Built once: json.dumps with keyword arguments builds a new encoder on every call.
-encode_json = json.JSONEncoder(ensure_ascii=False).encode
-# Output lines: strict JSON (Python's parser accepts NaN and Infinity in the logs; others do not).
-encode_line = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 _DROPPED = frozenset(("role", "content", "tool_calls", "tool_call_id", "function_call"))
 _NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
 
@@ -146,28 +141,14 @@ def json_tool_call_message(message: dict[str, Any]) -> tuple[dict[str, Any], int
 
 def tool_call_text(call: Any) -> tuple[str, bool]:
     """One `<tool_call>` line, and whether its arguments parsed."""
-    spec = _spec_of(call)
+    spec = spec_of(call)
     arguments, ok = parse_arguments(_arguments_of(call))
     payload = {"name": spec.get("name") or "", "arguments": arguments}
     return f"<tool_call>{encode_json(payload)}</tool_call>", ok
 
 
-def parse_arguments(arguments: Any) -> tuple[Any, bool]:
-    """Arguments as JSON values; a string that does not parse stays as it is (False)."""
-    if arguments is None:
-        return {}, True
-    if type(arguments) is not str:
-        return arguments, True
-    if not arguments.strip():
-        return {}, True
-    try:
-        return json.loads(arguments), True
-    except ValueError:
-        return arguments, False
-
-
 def flatten_tool(tool: Any) -> dict[str, Any]:
-    spec = _spec_of(tool)
+    spec = spec_of(tool)
     if spec is tool and type(tool) is dict and "name" not in tool:
         spec = {}
     parameters = spec.get("parameters")
@@ -178,20 +159,8 @@ def flatten_tool(tool: Any) -> dict[str, Any]:
     }
 
 
-def _spec_of(item: Any) -> dict[str, Any]:
-    """The `function` (or `custom`, or the item itself) object of a tool or tool call."""
-    if type(item) is not dict:
-        return {}
-    spec = item.get("function")
-    if type(spec) is dict:
-        return spec
-    kind = item.get("type")
-    spec = item.get(kind) if type(kind) is str else None
-    return spec if type(spec) is dict else item
-
-
 def _arguments_of(call: Any) -> Any:
-    spec = _spec_of(call)
+    spec = spec_of(call)
     return spec.get("arguments", spec.get("input"))
 
 
@@ -199,9 +168,9 @@ def _content(content: Any) -> Any:
     if content is None:
         return ""
     if type(content) is list:
-        texts = text_parts(content)
-        if texts is not None:
-            return "\n".join(texts)
+        text = joined_text(content)
+        if text is not None:
+            return text
     return content
 
 

@@ -11,8 +11,9 @@ from .apis import to_exchange
 from .apis.common import BAD_MESSAGES, Context
 from .apis.memo import PrefixMemo
 from .chains import ResponseChains
+from .chatform import encode_line
 from .fold import SessionFolder
-from .formats import Writer, encode_line, json_tool_call_writer, native_writer
+from .formats import Writer, json_tool_call_writer, native_writer
 from .hf import hf_writer
 from .report import Report
 from .stats import Stats
