@@ -49,6 +49,15 @@ def joined_text(parts: list[Any], kinds: frozenset[str | None] = CHAT_TEXT) -> s
     return None if texts is None else "\n".join(texts)
 
 
+def plain_text(content: Any) -> str | None:
+    """Content that is not a list as one string (null is "", other values their JSON), else None."""
+    if content is None:
+        return ""
+    if type(content) is str:
+        return content
+    return None if type(content) is list else encode_json(content)
+
+
 def spec_of(item: Any) -> dict[str, Any]:
     """The object that names a tool or a tool call: `function`, else the object under its
     `type` (`custom`), else the item itself; `{}` for what is not an object."""

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .chatform import encode_json, joined_text, message_calls, parse_arguments, spec_of
+from .chatform import encode_json, joined_text, message_calls, parse_arguments, plain_text, spec_of
 from .checks import Problem
 
 _DROPPED = frozenset(("role", "content", "tool_calls", "tool_call_id", "function_call"))
@@ -176,12 +176,9 @@ def _content(content: Any) -> Any:
 
 def _flat_text(content: Any) -> str:
     """Content as one string: list parts joined by newlines, non-text parts as JSON."""
-    if content is None:
-        return ""
-    if type(content) is str:
-        return content
-    if type(content) is not list:
-        return encode_json(content)
+    text = plain_text(content)
+    if text is not None:
+        return text
     pieces = []
     for part in content:
         if type(part) is dict and type(part.get("text")) is str:

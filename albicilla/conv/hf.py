@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .chatform import encode_json, is_text_part, message_calls, parse_arguments, spec_of
+from .chatform import is_text_part, message_calls, parse_arguments, plain_text, spec_of
 from .checks import Problem, arguments_problem
 from .formats import Formatted
 
@@ -160,12 +160,9 @@ def _reasoning(message: dict[str, Any]) -> str | None:
 
 
 def _text(content: Any, path: str, notes: list[Problem]) -> str:
-    if content is None:
-        return ""
-    if type(content) is str:
-        return content
-    if type(content) is not list:
-        return encode_json(content)
+    text = plain_text(content)
+    if text is not None:
+        return text
     texts = []
     dropped = []
     for part in content:

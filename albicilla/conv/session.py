@@ -12,6 +12,7 @@ from .apis.common import BAD_MESSAGES, Context
 from .apis.memo import PrefixMemo
 from .chains import ResponseChains
 from .chatform import encode_line
+from .checks import check_conversation
 from .fold import SessionFolder
 from .formats import Writer, json_tool_call_writer, native_writer
 from .hf import hf_writer
@@ -121,6 +122,7 @@ class SessionConverter:
                 stats.dropped_lines[formatted.dropped or "unknown"] += 1
             if report is not None:
                 where = (target, len(lines)) if formatted.line is not None else None
-                report.add_line(session.label, where, messages, tools, formatted)
+                findings = check_conversation(messages, tools)
+                report.add_line(session.label, where, findings, formatted.notes, formatted.dropped)
         stats.conversations += len(lines)
         return part
