@@ -77,6 +77,15 @@ def tool_name(item: Any) -> str | None:
     return name if type(name) is str else None
 
 
+def with_name(item: dict[str, Any], name: str) -> dict[str, Any]:
+    """A copy of the tool or tool call whose spec (see `spec_of`) is named `name`."""
+    spec = spec_of(item)
+    if spec is item:
+        return {**item, "name": name}
+    key = "function" if item.get("function") is spec else item["type"]
+    return {**item, key: {**spec, "name": name}}
+
+
 def message_calls(message: dict[str, Any]) -> list[Any]:
     """The message's tool calls; the legacy `function_call` is one call."""
     calls = message.get("tool_calls")

@@ -2,8 +2,9 @@
 
 `json_tool_call` (the default) turns tool calls and results into text a plain chat template can
 render; `native` keeps every message and tool as captured, minus the `index` the stream rebuild
-adds to tool calls; `hf` (in `hf.py`) is what Hugging Face chat templates take. In every format,
-message and tool-call keys starting with `_` (private markers of the mappings) are dropped.
+adds to tool calls, and with the tool names OpenAI fine-tuning rejects made valid (`tool_names`);
+`hf` (in `hf.py`) is what Hugging Face chat templates take. In every format, message and
+tool-call keys starting with `_` (private markers of the mappings) are dropped.
 
 json_tool_call, message by message:
 - assistant `tool_calls` (and the legacy `function_call`) become one
@@ -29,6 +30,7 @@ from typing import Any
 
 from .chatform import encode_json, joined_text, message_calls, parse_arguments, plain_text, spec_of
 from .checks import Problem
+from .tool_names import conversation_renames, renamed_message, renamed_tool
 
 _DROPPED = frozenset(("role", "content", "tool_calls", "tool_call_id", "function_call"))
 _NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
@@ -42,6 +44,7 @@ class Formatted:
     dropped: str | None = None
     invalid_arguments: int = 0  # tool arguments that are not JSON (the summary counts them)
     notes: tuple[Problem, ...] = ()  # what the format itself changed or dropped
+    renamed_tools: tuple[str, ...] = ()  # tool names the format had to change (native)
 
 
 Writer = Callable[[list[dict[str, Any]], list[Any]], Formatted]
@@ -53,18 +56,29 @@ def json_tool_call_writer(messages: list[dict[str, Any]], tools: list[Any]) -> F
 
 
 def native_writer(messages: list[dict[str, Any]], tools: list[Any]) -> Formatted:
+    renames = conversation_renames(messages, tools)
     return Formatted(
-        native_line(messages, tools), invalid_arguments=count_invalid_arguments(messages)
+        native_line(messages, tools, renames),
+        invalid_arguments=count_invalid_arguments(messages),
+        renamed_tools=tuple(sorted(renames)),
     )
 
 
-def native_line(messages: list[dict[str, Any]], tools: list[Any]) -> dict[str, Any]:
-    """Messages and tools as captured, without private keys and tool-call `index`.
+def native_line(
+    messages: list[dict[str, Any]], tools: list[Any], renames: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Messages and tools as captured, without private keys and tool-call `index`, and with
+    `renames` of tool names (`tool_names`).
 
     The messages are shared with other conversations of the session: a message that needs a
     change is copied, the others are written as they are.
     """
-    return {"messages": [_native_message(m) for m in messages], "tools": tools}
+    if not renames:
+        return {"messages": [_native_message(m) for m in messages], "tools": tools}
+    return {
+        "messages": [renamed_message(_native_message(m), renames) for m in messages],
+        "tools": [renamed_tool(t, renames) for t in tools],
+    }
 
 
 def _native_message(message: dict[str, Any]) -> dict[str, Any]:

@@ -124,6 +124,8 @@ class Report:
                 name: {"calls": self.calls[name], "error_results": self.errors[name]}
                 for name in sorted(self.calls.keys() | self.errors.keys())
             },
+            # tool names the native format made valid: lines each was renamed in
+            "renamed_tools": _sorted(stats.renamed_tools),
             "models": _sorted(self.models),
             # secrets and e-mail addresses replaced, by kind (empty without --redact)
             "redactions": _sorted(stats.redactions),

@@ -116,6 +116,7 @@ class SessionConverter:
                     if options.tools_as_string:  # for datasets < 4.7 and mixed tool schemas
                         line = {**line, "tools": encode_line(line["tools"])}
                     lines.append(encode_line(line) + "\n")
+                    stats.renamed_tools.update(formatted.renamed_tools)
                 except ValueError:  # NaN or Infinity, which the logs' JSON parser let through
                     formatted = replace(formatted, line=None, dropped=NOT_FINITE)
             if formatted.line is None:
