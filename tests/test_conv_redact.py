@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from albicilla.conv.cli import main
-from albicilla.conv.convert import Options, convert
+from albicilla.conv.convert import convert
+from albicilla.conv.session import Options
 
 GITHUB = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
 TAG = "[REDACTED:github_token]"

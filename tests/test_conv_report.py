@@ -243,6 +243,7 @@ def test_report_of_the_default_format_counts_everything_exactly(logs: Path, tmp_
             "read_file": {"calls": 1, "error_results": 0},
             "unknown_tool": {"calls": 1, "error_results": 0},
         },
+        "renamed_tools": {},  # only the native format renames
         "models": MODELS,
         "redactions": {},  # no --redact
         "usage": USAGE,

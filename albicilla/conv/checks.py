@@ -7,11 +7,10 @@ was an error) are still there to count.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any, NamedTuple
 
-from .keys import text_parts, tool_name
+from .chatform import message_calls, parse_arguments, spec_of, text_parts, tool_name
 
 CALL_WITHOUT_RESULT = "call without result"
 RESULT_WITHOUT_CALL = "result without call"
@@ -36,26 +35,6 @@ class Findings(NamedTuple):
     errors: Counter[str]  # tool results marked `_is_error` per tool name
 
 
-def message_calls(message: dict[str, Any]) -> list[Any]:
-    """The message's tool calls; the legacy `function_call` is one call."""
-    calls = message.get("tool_calls")
-    if type(calls) is list and calls:
-        return calls
-    legacy = message.get("function_call")
-    return [{"function": legacy}] if type(legacy) is dict else []
-
-
-def call_spec(call: Any) -> dict[str, Any]:
-    """The `function` (or `custom`) object of a tool call."""
-    if type(call) is not dict:
-        return {}
-    spec = call.get("function")
-    if type(spec) is dict:
-        return spec
-    spec = call.get("custom")
-    return spec if type(spec) is dict else {}
-
-
 def arguments_problem(spec: dict[str, Any]) -> str | None:
     """Why the call's arguments are not a JSON object (empty or missing means `{}`), else None.
 
@@ -68,11 +47,8 @@ def arguments_problem(spec: dict[str, Any]) -> str | None:
         return None
     if type(arguments) is not str:
         return "not a JSON string"
-    if not arguments.strip():
-        return None
-    try:
-        value = json.loads(arguments)
-    except ValueError:
+    value, parsed = parse_arguments(arguments)
+    if not parsed:
         return "not JSON"
     return None if type(value) is dict else "not a JSON object"
 
@@ -112,8 +88,8 @@ def check_conversation(messages: list[dict[str, Any]], tools: list[Any]) -> Find
             problems.append(Problem(EMPTY_ASSISTANT, path, ""))
         for position, call in enumerate(found):
             call_path = f"{path}.tool_calls[{position}]"
-            spec = call_spec(call)
-            name = spec.get("name") if type(spec.get("name")) is str else ""
+            spec = spec_of(call)
+            name = tool_name(call) or ""
             calls[name] += 1
             if name not in known:
                 problems.append(Problem(UNKNOWN_TOOL, call_path, name))

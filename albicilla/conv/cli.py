@@ -6,8 +6,9 @@ import argparse
 import os
 import sys
 
-from .convert import WRITERS, ConvertError, Options, convert
+from .convert import ConvertError, convert
 from .parallel import default_jobs
+from .session import WRITERS, Options
 
 PROG = "albicilla-conv"
 # The e-mail key from the environment: unlike --redaction-key, not visible in the process list.

@@ -19,10 +19,8 @@ from typing import IO
 from ..logs.tree import find_sessions, log_roots
 from .parallel import WorkerError, session_parts
 from .report import Report
-from .session import SINGLE_FILE_NAME, WRITERS, Options, SessionPart
+from .session import SINGLE_FILE_NAME, Options, SessionPart
 from .stats import Stats
-
-__all__ = ["WRITERS", "ConvertError", "Options", "Stats", "convert"]
 
 
 class ConvertError(Exception):

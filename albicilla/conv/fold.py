@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .keys import Key, canonical_json, canonical_key, message_key, tool_name
+from .chatform import tool_name
+from .keys import Key, canonical_json, canonical_key, message_key
 
 # How many recent requests a new one is compared with to reuse their paths (side calls and
 # sub-agents interleave with the main loop).

@@ -2,8 +2,9 @@
 
 `json_tool_call` (the default) turns tool calls and results into text a plain chat template can
 render; `native` keeps every message and tool as captured, minus the `index` the stream rebuild
-adds to tool calls; `hf` (in `hf.py`) is what Hugging Face chat templates take. In every format,
-message and tool-call keys starting with `_` (private markers of the mappings) are dropped.
+adds to tool calls, and with the tool names OpenAI fine-tuning rejects made valid (`tool_names`);
+`hf` (in `hf.py`) is what Hugging Face chat templates take. In every format, message and
+tool-call keys starting with `_` (private markers of the mappings) are dropped.
 
 json_tool_call, message by message:
 - assistant `tool_calls` (and the legacy `function_call`) become one
@@ -23,18 +24,14 @@ empty object schema when the definition has none).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import Problem, message_calls
-from .keys import text_parts
+from .chatform import encode_json, joined_text, message_calls, parse_arguments, plain_text, spec_of
+from .checks import Problem
+from .tool_names import conversation_renames, renamed_message, renamed_tool
 
-# Built once: json.dumps with keyword arguments builds a new encoder on every call.
-encode_json = json.JSONEncoder(ensure_ascii=False).encode
-# Output lines: strict JSON (Python's parser accepts NaN and Infinity in the logs; others do not).
-encode_line = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 _DROPPED = frozenset(("role", "content", "tool_calls", "tool_call_id", "function_call"))
 _NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
 
@@ -47,6 +44,7 @@ class Formatted:
     dropped: str | None = None
     invalid_arguments: int = 0  # tool arguments that are not JSON (the summary counts them)
     notes: tuple[Problem, ...] = ()  # what the format itself changed or dropped
+    renamed_tools: tuple[str, ...] = ()  # tool names the format had to change (native)
 
 
 Writer = Callable[[list[dict[str, Any]], list[Any]], Formatted]
@@ -58,18 +56,29 @@ def json_tool_call_writer(messages: list[dict[str, Any]], tools: list[Any]) -> F
 
 
 def native_writer(messages: list[dict[str, Any]], tools: list[Any]) -> Formatted:
+    renames = conversation_renames(messages, tools)
     return Formatted(
-        native_line(messages, tools), invalid_arguments=count_invalid_arguments(messages)
+        native_line(messages, tools, renames),
+        invalid_arguments=count_invalid_arguments(messages),
+        renamed_tools=tuple(sorted(renames)),
     )
 
 
-def native_line(messages: list[dict[str, Any]], tools: list[Any]) -> dict[str, Any]:
-    """Messages and tools as captured, without private keys and tool-call `index`.
+def native_line(
+    messages: list[dict[str, Any]], tools: list[Any], renames: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Messages and tools as captured, without private keys and tool-call `index`, and with
+    `renames` of tool names (`tool_names`).
 
     The messages are shared with other conversations of the session: a message that needs a
     change is copied, the others are written as they are.
     """
-    return {"messages": [_native_message(m) for m in messages], "tools": tools}
+    if not renames:
+        return {"messages": [_native_message(m) for m in messages], "tools": tools}
+    return {
+        "messages": [renamed_message(_native_message(m), renames) for m in messages],
+        "tools": [renamed_tool(t, renames) for t in tools],
+    }
 
 
 def _native_message(message: dict[str, Any]) -> dict[str, Any]:
@@ -146,28 +155,14 @@ def json_tool_call_message(message: dict[str, Any]) -> tuple[dict[str, Any], int
 
 def tool_call_text(call: Any) -> tuple[str, bool]:
     """One `<tool_call>` line, and whether its arguments parsed."""
-    spec = _spec_of(call)
+    spec = spec_of(call)
     arguments, ok = parse_arguments(_arguments_of(call))
     payload = {"name": spec.get("name") or "", "arguments": arguments}
     return f"<tool_call>{encode_json(payload)}</tool_call>", ok
 
 
-def parse_arguments(arguments: Any) -> tuple[Any, bool]:
-    """Arguments as JSON values; a string that does not parse stays as it is (False)."""
-    if arguments is None:
-        return {}, True
-    if type(arguments) is not str:
-        return arguments, True
-    if not arguments.strip():
-        return {}, True
-    try:
-        return json.loads(arguments), True
-    except ValueError:
-        return arguments, False
-
-
 def flatten_tool(tool: Any) -> dict[str, Any]:
-    spec = _spec_of(tool)
+    spec = spec_of(tool)
     if spec is tool and type(tool) is dict and "name" not in tool:
         spec = {}
     parameters = spec.get("parameters")
@@ -178,20 +173,8 @@ def flatten_tool(tool: Any) -> dict[str, Any]:
     }
 
 
-def _spec_of(item: Any) -> dict[str, Any]:
-    """The `function` (or `custom`, or the item itself) object of a tool or tool call."""
-    if type(item) is not dict:
-        return {}
-    spec = item.get("function")
-    if type(spec) is dict:
-        return spec
-    kind = item.get("type")
-    spec = item.get(kind) if type(kind) is str else None
-    return spec if type(spec) is dict else item
-
-
 def _arguments_of(call: Any) -> Any:
-    spec = _spec_of(call)
+    spec = spec_of(call)
     return spec.get("arguments", spec.get("input"))
 
 
@@ -199,20 +182,17 @@ def _content(content: Any) -> Any:
     if content is None:
         return ""
     if type(content) is list:
-        texts = text_parts(content)
-        if texts is not None:
-            return "\n".join(texts)
+        text = joined_text(content)
+        if text is not None:
+            return text
     return content
 
 
 def _flat_text(content: Any) -> str:
     """Content as one string: list parts joined by newlines, non-text parts as JSON."""
-    if content is None:
-        return ""
-    if type(content) is str:
-        return content
-    if type(content) is not list:
-        return encode_json(content)
+    text = plain_text(content)
+    if text is not None:
+        return text
     pieces = []
     for part in content:
         if type(part) is dict and type(part.get("text")) is str:

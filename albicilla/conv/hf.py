@@ -23,10 +23,10 @@ Responses mapping writes it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .checks import Problem, arguments_problem, call_spec, message_calls
+from .chatform import is_text_part, message_calls, parse_arguments, plain_text, spec_of
+from .checks import Problem, arguments_problem
 from .formats import Formatted
 
 ARGUMENTS_NOT_JSON = "tool arguments not JSON"
@@ -125,7 +125,7 @@ def _calls(message: dict[str, Any], index: int) -> list[dict[str, Any]]:
         found = sorted(found, key=lambda c: c["index"])  # stable: equal indices keep their order
     calls = []
     for number, call in enumerate(found):
-        spec = call_spec(call)
+        spec = spec_of(call)
         name = spec.get("name")
         if type(name) is not str or not name:
             raise _Drop(MALFORMED_CALL)  # a template would render a call of nothing
@@ -141,20 +141,14 @@ def _calls(message: dict[str, Any], index: int) -> list[dict[str, Any]]:
 
 
 def _args(spec: dict[str, Any]) -> dict[str, Any]:
-    problem = arguments_problem(spec)
-    if problem == "not JSON":
-        raise _Drop(ARGUMENTS_NOT_JSON)
-    if problem is not None:
-        raise _Drop(ARGUMENTS_NOT_OBJECT)
     if "arguments" not in spec and type(spec.get("input")) is str:
         return {"input": spec["input"]}
-    arguments = spec.get("arguments")
-    if type(arguments) is dict:
-        return arguments
-    if arguments is None or not arguments.strip():
-        return {}
-    parsed: dict[str, Any] = json.loads(arguments)  # checked above: a JSON object
-    return parsed
+    arguments, parsed = parse_arguments(spec.get("arguments"))
+    if not parsed:
+        raise _Drop(ARGUMENTS_NOT_JSON)
+    if type(arguments) is not dict:
+        raise _Drop(ARGUMENTS_NOT_OBJECT)
+    return arguments
 
 
 def _reasoning(message: dict[str, Any]) -> str | None:
@@ -166,20 +160,13 @@ def _reasoning(message: dict[str, Any]) -> str | None:
 
 
 def _text(content: Any, path: str, notes: list[Problem]) -> str:
-    if content is None:
-        return ""
-    if type(content) is str:
-        return content
-    if type(content) is not list:
-        return json.dumps(content, ensure_ascii=False)
+    text = plain_text(content)
+    if text is not None:
+        return text
     texts = []
     dropped = []
     for part in content:
-        if (
-            type(part) is dict
-            and part.get("type", "text") == "text"
-            and type(part.get("text")) is str
-        ):
+        if is_text_part(part):
             texts.append(part["text"])
         else:
             dropped.append(str(part.get("type")) if type(part) is dict else type(part).__name__)
@@ -201,17 +188,11 @@ def hf_tools(tools: list[Any], notes: list[Problem]) -> list[dict[str, Any]]:
 
 
 def _function(tool: Any) -> dict[str, Any] | None:
-    if type(tool) is not dict:
-        return None
-    kind = tool.get("type")
-    spec = tool.get("function")
-    if type(spec) is not dict:
-        nested = tool.get(kind) if type(kind) is str else None
-        spec = nested if type(nested) is dict else tool
+    spec = spec_of(tool)
     name = spec.get("name")
     if type(name) is not str or not name:
         return None
-    custom = kind == "custom"
+    custom = tool.get("type") == "custom"
     description = spec.get("description")
     parameters = spec.get("parameters")
     function: dict[str, Any] = {
@@ -235,7 +216,7 @@ def _kind(tool: Any) -> str:
 
 def _not_json(messages: list[dict[str, Any]]) -> int:
     return sum(
-        arguments_problem(call_spec(call)) == "not JSON"
+        arguments_problem(spec_of(call)) == "not JSON"
         for message in messages
         for call in message_calls(message)
     )

@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-_EMPTY_ARGUMENTS = "{}"
+from .chatform import is_text_part, joined_text, parse_arguments, spec_of
+
 # Built once: json.dumps with keyword arguments builds a new encoder on every call.
 _encode_sorted = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
@@ -62,11 +63,11 @@ def content_key(content: Any) -> Any:
     """
     if type(content) is not list:
         return ("json", canonical_json(content))
-    texts = text_parts(content)
-    if texts is not None:
-        return "\n".join(texts)
+    text = joined_text(content)
+    if text is not None:
+        return text
     return tuple(
-        part["text"] if _is_text_part(part) else ("part", canonical_json(_content_only(part)))
+        part["text"] if is_text_part(part) else ("part", canonical_json(_content_only(part)))
         for part in content
     )
 
@@ -95,35 +96,13 @@ def _content_only(part: Any) -> Any:
     return {k: v for k, v in part.items() if k not in NOT_CONTENT}
 
 
-def text_parts(content: list[Any]) -> list[str] | None:
-    """The texts of a content list made only of text parts, else None."""
-    texts = []
-    for part in content:
-        if not _is_text_part(part):
-            return None
-        texts.append(part["text"])
-    return texts
-
-
-def _is_text_part(part: Any) -> bool:
-    return (
-        type(part) is dict
-        and part.get("type", "text") in ("text", None)
-        and type(part.get("text")) is str
-    )
-
-
 def _calls(calls: Any) -> tuple[tuple[str | None, str], ...]:
     if type(calls) is not list:
         return ((None, canonical_json(calls)),)
     key = []
     for call in calls:
-        spec = None
-        if type(call) is dict:
-            spec = call.get("function")
-            if type(spec) is not dict:
-                spec = call.get("custom")  # custom tools carry {"name", "input"}
-        if type(spec) is dict:
+        spec = spec_of(call)  # custom tools carry {"name", "input"}
+        if type(call) is dict and spec is not call:
             arguments = spec.get("arguments")
             if arguments is None:
                 arguments = spec.get("input")
@@ -140,13 +119,9 @@ def canonical_arguments(arguments: str) -> str:
 
     Empty arguments mean "no arguments", the same as `{}`.
     """
-    if not arguments.strip():
-        return _EMPTY_ARGUMENTS
-    try:
-        value = json.loads(arguments)
-    except ValueError:
-        return arguments  # never valid JSON, so it cannot equal a canonical form
-    return canonical_json(value)
+    value, parsed = parse_arguments(arguments)
+    # A string that is not JSON cannot equal a canonical form.
+    return canonical_json(value) if parsed else arguments
 
 
 def canonical_json(value: Any) -> str:
@@ -164,17 +139,3 @@ def drop_nulls(value: Any) -> Any:
     if type(value) is list:
         return [drop_nulls(v) for v in value]
     return value
-
-
-def tool_name(tool: Any) -> str | None:
-    """The name a tool definition declares (`function`, `custom` or flat form), else None."""
-    if type(tool) is not dict:
-        return None
-    spec = tool.get("function")
-    if type(spec) is not dict:
-        kind = tool.get("type")
-        spec = tool.get(kind) if type(kind) is str else None
-        if type(spec) is not dict:
-            spec = tool
-    name = spec.get("name")
-    return name if type(name) is str else None

@@ -1,8 +1,10 @@
 """The `--report` integrity report: what was read, skipped, dropped and written, and what is wrong.
 
-`convert` feeds it every record it reads (`add_record`) and every conversation it formats
-(`add_line`); `build` turns that and the run's counts into one JSON object, its keys in a fixed
-order and names sorted, so the same logs give the same report. Records are read defensively: any
+An observer: the stages hand it what they saw and it calls none of them. A session's reader hands
+it every record it reads (`add_record`), its writer every conversation with the checks' findings
+and what the format noted (`add_line`), and the run adds the sessions' reports up (`add`) in file
+order; `build` turns that and the run's counts into one JSON object, its keys in a fixed order and
+names sorted, so the same logs give the same report. Records are read defensively: any
 API's record (chat completions, Responses, Anthropic Messages) has its model and usage counted.
 """
 
@@ -12,11 +14,9 @@ import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from .checks import check_conversation
-
 if TYPE_CHECKING:
-    from .convert import Stats
-    from .formats import Formatted
+    from .checks import Findings, Problem
+    from .stats import Stats
 
 REPORT_VERSION = 1
 UNKNOWN = "(unknown)"
@@ -57,13 +57,13 @@ class Report:
         self,
         source: str,
         where: tuple[str, int] | None,
-        messages: list[dict[str, Any]],
-        tools: list[Any],
-        formatted: Formatted,
+        findings: Findings,
+        notes: tuple[Problem, ...] = (),
+        dropped: str | None = None,
     ) -> None:
-        """Check one conversation; `where` is its output file and line, None when dropped."""
-        findings = check_conversation(messages, tools)
-        problems = [*findings.problems, *formatted.notes]
+        """Count one conversation's findings and the format's notes; `where` is its output file
+        and line, None when it was dropped (for the reason `dropped`)."""
+        problems = [*findings.problems, *notes]
         if where is not None:  # tool usage counts what the dataset holds
             self.calls.update(findings.calls)
             self.errors.update(findings.errors)
@@ -75,7 +75,7 @@ class Report:
                 "file": where[0] if where else None,
                 "line": where[1] if where else None,
                 "source": source,
-                "dropped": formatted.dropped if where is None else None,
+                "dropped": dropped if where is None else None,
                 "problems": [
                     {"kind": p.kind, "path": p.path, "detail": p.detail} for p in problems
                 ],
@@ -124,6 +124,8 @@ class Report:
                 name: {"calls": self.calls[name], "error_results": self.errors[name]}
                 for name in sorted(self.calls.keys() | self.errors.keys())
             },
+            # tool names the native format made valid: lines each was renamed in
+            "renamed_tools": _sorted(stats.renamed_tools),
             "models": _sorted(self.models),
             # secrets and e-mail addresses replaced, by kind (empty without --redact)
             "redactions": _sorted(stats.redactions),

@@ -11,8 +11,10 @@ from .apis import to_exchange
 from .apis.common import BAD_MESSAGES, Context
 from .apis.memo import PrefixMemo
 from .chains import ResponseChains
+from .chatform import encode_line
+from .checks import check_conversation
 from .fold import SessionFolder
-from .formats import Writer, encode_line, json_tool_call_writer, native_writer
+from .formats import Writer, json_tool_call_writer, native_writer
 from .hf import hf_writer
 from .report import Report
 from .stats import Stats
@@ -114,12 +116,14 @@ class SessionConverter:
                     if options.tools_as_string:  # for datasets < 4.7 and mixed tool schemas
                         line = {**line, "tools": encode_line(line["tools"])}
                     lines.append(encode_line(line) + "\n")
+                    stats.renamed_tools.update(formatted.renamed_tools)
                 except ValueError:  # NaN or Infinity, which the logs' JSON parser let through
                     formatted = replace(formatted, line=None, dropped=NOT_FINITE)
             if formatted.line is None:
                 stats.dropped_lines[formatted.dropped or "unknown"] += 1
             if report is not None:
                 where = (target, len(lines)) if formatted.line is not None else None
-                report.add_line(session.label, where, messages, tools, formatted)
+                findings = check_conversation(messages, tools)
+                report.add_line(session.label, where, findings, formatted.notes, formatted.dropped)
         stats.conversations += len(lines)
         return part

@@ -22,6 +22,8 @@ class Stats:
     # Secrets replaced (and e-mail pseudonyms written) by kind; `redacting` when either was asked.
     redactions: Counter[str] = field(default_factory=Counter)
     redacting: bool = False
+    # Tool names the native format had to make valid, by original name: lines renamed in.
+    renamed_tools: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: Stats) -> None:
         """Add the counts of `other` (one more session file's) to these."""
@@ -37,6 +39,7 @@ class Stats:
         self.dropped_items.update(other.dropped_items)
         self.redactions.update(other.redactions)
         self.redacting = self.redacting or other.redacting
+        self.renamed_tools.update(other.renamed_tools)
 
     def summary(self) -> str:
         skipped = sum(self.skipped.values())
@@ -47,7 +50,7 @@ class Stats:
             f"{self.damaged} damaged lines, {self.conversations} conversations written, "
             f"{self.invalid_arguments} invalid tool arguments"
             + (f", {dropped} items dropped{_by_kind(self.dropped_items)}" if dropped else "")
-            + self._dropped() + self._redaction_summary()
+            + self._dropped() + self._redaction_summary() + self._renamed()
         )
 
     def _redaction_summary(self) -> str:
@@ -55,6 +58,11 @@ class Stats:
             return ""
         total = sum(self.redactions.values())
         return f", {total} redactions{_by_kind(self.redactions)}"
+
+    def _renamed(self) -> str:
+        if not self.renamed_tools:
+            return ""
+        return f", {len(self.renamed_tools)} tool names renamed"
 
     def _dropped(self) -> str:
         if not self.dropped_lines:

@@ -58,23 +58,6 @@ class Context:
         return memo
 
 
-def text_of(parts: list[Any], kinds: frozenset[str]) -> str | None:
-    """The texts of a part list joined by newlines when every part is text of `kinds`, else None.
-
-    A part without `type` is text too. Newlines are the rule `keys.content_key` uses, so the
-    string and the parts it came from compare equal.
-    """
-    texts = []
-    for part in parts:
-        if type(part) is not dict:
-            return None
-        text = part.get("text")
-        if type(text) is not str or part.get("type", "text") not in kinds:
-            return None
-        texts.append(text)
-    return "\n".join(texts)
-
-
 def without(block: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
     """The block without `keys` (markers and ids that are not content)."""
     if keys.isdisjoint(block):

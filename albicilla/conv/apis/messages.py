@@ -18,10 +18,10 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
+from ..chatform import encode_json, joined_text
 from .common import (
     BAD_MESSAGES,
     NO_MESSAGES,
@@ -34,14 +34,12 @@ from .common import (
     assistant_message,
     function_call,
     function_tool,
-    text_of,
     without,
 )
 
 BILLING_HEADER = "x-anthropic-billing-header:"
 _TEXT = frozenset(("text",))
 _MARKERS = frozenset(("cache_control", "citations"))
-_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def messages_exchange(record: dict[str, Any], context: Context) -> ChatForm | str:
@@ -188,7 +186,7 @@ def _tool_message(block: dict[str, Any]) -> dict[str, Any]:
 
 def _user_content(blocks: list[Any]) -> Any:
     """All text: one string (newlines between blocks). Otherwise chat parts."""
-    text = text_of(blocks, _TEXT)
+    text = joined_text(blocks, _TEXT)
     if text is not None:
         return text
     return [_part(block) for block in blocks]
@@ -220,7 +218,7 @@ def _arguments(block: dict[str, Any]) -> str:
     value = block.get("input")
     if block.get("_invalid_input") is True and type(value) is str:
         return value  # the proxy could not parse the streamed JSON: keep what the model wrote
-    return _encode({} if value is None else value)
+    return encode_json({} if value is None else value)
 
 
 def _count_dropped(blocks: Any, dropped: Counter[str]) -> None:

@@ -11,10 +11,10 @@ string (newlines between parts). Hosted-tool and `additional_tools` items are no
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
+from ..chatform import encode_json, joined_text
 from .common import (
     BAD_MESSAGES,
     COMPACTED,
@@ -23,7 +23,6 @@ from .common import (
     UNKNOWN_ITEM,
     assistant_message,
     function_call,
-    text_of,
     without,
 )
 
@@ -45,7 +44,6 @@ _MARKERS = frozenset(("cache_control", "annotations", "logprobs"))
 _KEPT = frozenset(
     ("message", "reasoning", "function_call", "custom_tool_call", "local_shell_call", *_OUTPUTS)
 )
-_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class _Turn:
@@ -100,15 +98,15 @@ def add_items(
                 name = f"{namespace}.{name}"
             arguments = item.get("arguments")
             if type(arguments) is not str:
-                arguments = "" if arguments is None else _encode(arguments)
+                arguments = "" if arguments is None else encode_json(arguments)
             turn.calls.append(function_call(item.get("call_id"), name, arguments))
         elif kind == "custom_tool_call":
             turn = turn or _Turn()
-            arguments = _encode({"input": item.get("input")})
+            arguments = encode_json({"input": item.get("input")})
             turn.calls.append(function_call(item.get("call_id"), item.get("name"), arguments))
         elif kind == "local_shell_call":
             turn = turn or _Turn()
-            arguments = _encode(item.get("action"))
+            arguments = encode_json(item.get("action"))
             call_id = item.get("call_id") or item.get("id")
             turn.calls.append(function_call(call_id, "local_shell", arguments))
         elif kind == "message" or kind in _OUTPUTS:
@@ -155,7 +153,7 @@ def content(value: Any) -> Any:
         return ""
     if type(value) is not list:
         return value
-    text = text_of(value, _TEXT)
+    text = joined_text(value, _TEXT)
     if text is not None:
         return text
     return [_part(part) for part in value]
