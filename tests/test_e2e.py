@@ -17,6 +17,7 @@ import requests
 from conftest import API_KEY, read_records
 from support.fake_upstream import expected_content
 from support.procs import BIN, ROOT, fake_upstream, gunicorn, proxy_env, runner
+from support.sdk_oracles import chat_without_sdk_additions
 
 pytestmark = pytest.mark.e2e
 MESSAGES = [{"role": "user", "content": "Say hello"}]
@@ -43,6 +44,14 @@ def sdk(proxy, scenario: str = "json", **headers: str) -> openai.OpenAI:
     )
 
 
+def with_logprobs(sdk: dict) -> dict:
+    """The record's choices always carry `logprobs` (null when no chunk had any), as a
+    ChatCompletion's do; the SDK's snapshot leaves out every field no chunk set."""
+    for choice in sdk["choices"]:
+        choice.setdefault("logprobs", None)
+    return sdk
+
+
 def test_sdk_non_streaming_call_is_logged_as_received(proxy, log_root):
     with sdk(proxy) as client:
         reply = client.chat.completions.create(model="gpt-x", messages=MESSAGES, user="alice")
@@ -57,21 +66,21 @@ def test_sdk_non_streaming_call_is_logged_as_received(proxy, log_root):
 def test_sdk_stream_is_relayed_and_rebuilt_for_every_framing(proxy, log_root, framing):
     scenario = f"stream?chunks=20&tools=2&framing={framing}"
     with sdk(proxy, scenario) as client:
-        stream = client.chat.completions.create(
-            model="gpt-x", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
-        )
-        chunks = list(stream)
-    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert content == expected_content(20)
+        with client.chat.completions.stream(
+            model="gpt-x", messages=MESSAGES, stream_options={"include_usage": True}
+        ) as stream:
+            chunks = [e.chunk.model_dump(mode="json", exclude_unset=True)
+                      for e in stream if e.type == "chunk"]
+            accumulated = stream.current_completion_snapshot
+    sdk_sees = with_logprobs(
+        chat_without_sdk_additions(accumulated.model_dump(mode="json", exclude_unset=True), chunks)
+    )
     [record] = read_records(log_root)
     assert (record["stream"], record["complete"], record["error"]) == (True, True, None)
-    message = record["response"]["choices"][0]["message"]
-    assert message["content"] == expected_content(20)
-    assert [(c["id"], c["function"]["name"], json.loads(c["function"]["arguments"]))
-            for c in message["tool_calls"]] == [("call_0", "fn0", {"x": 0}),
-                                                ("call_1", "fn1", {"x": 1})]
-    assert record["response"]["usage"]["completion_tokens"] == 20
-    assert record["response"]["choices"][0]["finish_reason"] == "tool_calls"
+    assert record["response"] == sdk_sees  # what the SDK itself accumulated through the proxy
+    # The scenario's shape, so that equality above is not two empty answers agreeing.
+    assert sdk_sees["choices"][0]["message"]["content"] == expected_content(20)
+    assert len(sdk_sees["choices"][0]["message"]["tool_calls"]) == 2
 
 
 def test_first_token_is_not_held_back(proxy, log_root):
@@ -138,17 +147,22 @@ def test_upstream_cut_mid_stream_breaks_the_client_connection_and_records_the_pa
 ):
     # As without the proxy: the SDK's read breaks, so it raises APIConnectionError (which its
     # retry logic keys on), after the tokens that did arrive.
-    received = []
+    chunks = []
     with sdk(proxy, "cut?chunks=10&after=4") as client:
-        stream = client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
-        with pytest.raises(openai.APIConnectionError):
-            for chunk in stream:
-                received.append(chunk.choices[0].delta.content or "")
-    assert "".join(received) == "tok0 tok1 tok2 "
+        with client.chat.completions.stream(model="m", messages=MESSAGES) as stream:
+            with pytest.raises(openai.APIConnectionError):
+                for event in stream:
+                    if event.type == "chunk":
+                        chunks.append(event.chunk.model_dump(mode="json", exclude_unset=True))
+            accumulated = stream.current_completion_snapshot
+    sdk_sees = with_logprobs(
+        chat_without_sdk_additions(accumulated.model_dump(mode="json", exclude_unset=True), chunks)
+    )
+    assert sdk_sees["choices"][0]["message"]["content"] == "tok0 tok1 tok2 "
     [record] = read_records(log_root)
     assert (record["status"], record["complete"]) == (200, False)
     assert record["error"] == "upstream connection lost"
-    assert record["response"]["choices"][0]["message"]["content"] == "tok0 tok1 tok2 "
+    assert record["response"] == sdk_sees  # the part the SDK had when its read broke
 
 
 def test_concurrent_streams_into_one_session_leave_one_intact_line_each(proxy, log_root):

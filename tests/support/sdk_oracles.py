@@ -65,3 +65,36 @@ def without_sdk_parsing(item: dict[str, Any]) -> dict[str, Any]:
         if part.get("type") == "output_text" and "parsed" in part:
             assert part.pop("parsed") is None
     return item
+
+
+def responses_final(response: Any) -> dict[str, Any]:
+    """A Response the openai SDK returned or accumulated, as the JSON a record holds."""
+    final = response.model_dump(mode="json", exclude_unset=True, exclude={"output"})
+    final["output"] = [
+        without_sdk_parsing(item.model_dump(mode="json", exclude_unset=True))
+        for item in response.output
+    ]
+    return final
+
+
+def chat_without_sdk_additions(
+    sdk: dict[str, Any], chunks: Iterable[dict[str, Any]]
+) -> dict[str, Any]:
+    """The openai SDK's accumulated chat completion (`current_completion_snapshot`, dumped with
+    mode="json" and exclude_unset), less what the SDK adds that no chunk (as JSON) carried."""
+    sent: dict[int, set[str]] = {}
+    for chunk in chunks:
+        for choice in chunk["choices"]:
+            sent.setdefault(choice["index"], set()).update(choice["delta"])
+    for choice in sdk["choices"]:
+        message = choice["message"]
+        # `parsed` and `parsed_arguments` are the SDK's client-side structured-output parsing.
+        message.pop("parsed", None)
+        for call in message.get("tool_calls") or []:
+            call["function"].pop("parsed_arguments", None)
+        # After each chunk the SDK re-dumps its message model with defaults, so message fields
+        # the server never sent come back as null; only those exact nulls are dropped.
+        for key in ("annotations", "audio", "function_call", "tool_calls"):
+            if key in message and message[key] is None and key not in sent[choice["index"]]:
+                del message[key]
+    return sdk
