@@ -1,6 +1,7 @@
 """gunicorn settings for `gunicorn wsgi:app`, driven by the same PROXY_* variables and `.env`.
 
-Imports nothing of the app: workers build it themselves after gevent has patched them.
+Imports nothing of the app but its settings (stdlib only): workers build the app themselves
+after gevent has patched them.
 """
 
 import os
@@ -8,12 +9,18 @@ import sys
 
 from dotenv import load_dotenv
 
+from albicilla.config import ConfigError, Settings
+
 # .env never overrides a variable that is already set.
 if os.path.isfile(".env"):
     load_dotenv(".env", override=False)
 
-if not os.environ.get("PROXY_UPSTREAM_ENDPOINT", "").strip():
-    print("albicilla: error: set PROXY_UPSTREAM_ENDPOINT (or put it in .env)", file=sys.stderr)
+# Every setting is checked here, once, as albicilla-proxy checks it: a bad one is one line and
+# exit 2 from the master, not a traceback from each worker that fails to boot.
+try:
+    Settings.load()
+except ConfigError as err:
+    print(f"albicilla: error: {err}", file=sys.stderr)
     sys.exit(2)
 
 _host = os.environ.get("PROXY_HOST", "0.0.0.0")

@@ -102,3 +102,12 @@ def test_importing_the_package_reads_no_environment(monkeypatch):
 
     monkeypatch.delenv("PROXY_UPSTREAM_ENDPOINT", raising=False)
     importlib.reload(albicilla)  # would raise if it built settings at import time
+
+
+def test_session_header_with_an_underscore_is_a_config_error_from_flags_and_environment():
+    environ = {"PROXY_UPSTREAM_ENDPOINT": "http://u"}
+    with pytest.raises(ConfigError, match="gunicorn drops request headers with underscores"):
+        Settings.load({"session_headers": "X-A,x_session_id"}, environ=environ)
+    with pytest.raises(ConfigError, match="'x_session_id'"):
+        Settings.load(environ={**environ, "PROXY_SESSION_HEADER": "x_session_id"})
+    assert Settings.load({"session_headers": "X-A"}, environ=environ).session_headers == ("X-A",)

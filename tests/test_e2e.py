@@ -309,6 +309,17 @@ def test_gunicorn_without_upstream_is_a_one_line_error(tmp_path):
     assert "PROXY_UPSTREAM_ENDPOINT" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_gunicorn_refuses_a_session_header_with_an_underscore(tmp_path):
+    env = {**proxy_env("http://x", tmp_path), "PROXY_SESSION_HEADER": "X-Run,X_Session"}
+    result = subprocess.run(
+        [str(BIN / "gunicorn"), "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "'X_Session'" in result.stderr and "underscores" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def _read_until(sock: socket.socket, marker: bytes) -> bytes:
     data = b""
     sock.settimeout(10)
