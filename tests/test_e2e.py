@@ -18,6 +18,7 @@ from conftest import API_KEY, read_records
 from support.fake_upstream import expected_content
 from support.procs import BIN, ROOT, fake_upstream, gunicorn, proxy_env, runner
 from support.sdk_oracles import chat_without_sdk_additions
+from support.wire import stream_events
 
 pytestmark = pytest.mark.e2e
 MESSAGES = [{"role": "user", "content": "Say hello"}]
@@ -101,6 +102,29 @@ def test_first_token_is_not_held_back(proxy, log_root):
     assert first.startswith(b"data: "), (first, rest)
     assert total > 2.0, (first, rest)
     assert first_at < total / 2
+
+
+@pytest.mark.parametrize(("scenario", "stream"), [
+    ("stream?chunks=3&delay=0.4&framing=close", True), ("sleep?delay=1.5", False),
+])
+def test_duration_ms_runs_from_the_requests_arrival_to_the_records_writing(
+    proxy, log_root, scenario, stream
+):
+    # The upstream takes a known time: 1.5 s before a JSON answer, or its events 0.4 s apart
+    # (the record is written when the last one, [DONE], arrives). The client's own clock holds
+    # the whole exchange, so it bounds duration_ms from above.
+    upstream_takes = 0.4 * (len(stream_events(3)) - 1) if stream else 1.5
+    started = time.monotonic()
+    response = requests.post(
+        proxy.url + "/v1/chat/completions",
+        json={"model": "m", "messages": MESSAGES, "stream": stream},
+        headers={"X-Scenario": scenario}, timeout=30,
+    )
+    client_saw = time.monotonic() - started
+    assert response.status_code == 200
+    [record] = read_records(log_root)
+    assert record["complete"] is True
+    assert upstream_takes * 1000 <= record["duration_ms"] <= client_saw * 1000
 
 
 def test_client_disconnect_mid_stream_writes_partial_record(proxy, log_root):
