@@ -68,6 +68,14 @@ class Settings:
                 raise ConfigError(f"{name.replace('_', '-')} must be a positive number")
         if not self.session_headers:
             raise ConfigError("session-header must name at least one header")
+        for header in self.session_headers:
+            if "_" in header:
+                # gunicorn drops such headers (they could pass for '-' ones in WSGI's environ):
+                # a session id sent in one would never arrive, and every record would fall back.
+                raise ConfigError(
+                    f"session-header {header!r} contains '_': gunicorn drops request headers "
+                    "with underscores in their names, so it would never arrive; use '-'"
+                )
 
     @classmethod
     def load(

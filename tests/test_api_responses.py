@@ -28,6 +28,7 @@ from werkzeug.datastructures import Headers
 from albicilla.apis import responses_stream
 from albicilla.apis.responses import NO_TERMINAL, ResponsesStream, error_body, session_candidates
 from albicilla.errors import UpstreamTimeout
+from support.sdk_oracles import responses_partial, responses_state
 
 FRAMINGS = {"lf": b"\n", "crlf": b"\r\n", "cr": b"\r"}
 
@@ -220,33 +221,89 @@ def cut(events: list[dict[str, Any]], last: str, nth: int = 1) -> list[dict[str,
     raise AssertionError(f"no {nth} {last}")
 
 
-def test_cut_stream_holds_the_snapshot_the_done_items_and_the_deltas_so_far():
-    events, full = codex_turn()
-    # Cut after the first arguments delta of the call: reasoning and message are done.
-    stream = run([encode(cut(events, "response.function_call_arguments.delta"))])
-    got = stream.response()
-    assert {**got, "output": []} == response("in_progress")  # the snapshot, usage: None
-    reasoning, message, call = got["output"]
-    assert reasoning == full["output"][0]  # its output_item.done came: encrypted_content too
-    assert message == full["output"][1]  # done too
-    assert call == {"id": "fc_0b4f9c2e07", "type": "function_call", "status": "in_progress",
-                    "arguments": '{"cmd":', "call_id": "call_Ab12Cd34Ef56Gh78",
-                    "name": "exec_command"}
-    assert stream.outcome() == NO_TERMINAL
-    assert not stream.finished
+def sdk_raw_events(body: bytes) -> list[Any]:
+    """The events the SDK's own SSE decoder and event types read from `body`, unaccumulated."""
+    with sdk_client(body) as client:
+        return list(client.responses.create(model="m", input="hi", stream=True))
+
+
+def sdk_partial(body: bytes) -> dict[str, Any] | None:
+    """What the openai SDK has accumulated from `body`, a stream with no terminal event."""
+    return responses_partial(responses_state(sdk_raw_events(body)))
+
+
+# Deltas the SDK's accumulator does not apply to its snapshot (it accumulates only output_text
+# and function-call arguments, and ignores `*.done` values and summary parts): for these the
+# record holds more than the SDK oracle can say, and the text is checked against the deltas sent.
+SDK_BLIND = {
+    "response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
+    "response.reasoning_summary_text.done", "response.reasoning_summary_part.done",
+    "response.custom_tool_call_input.delta", "response.custom_tool_call_input.done",
+    "response.refusal.delta", "response.refusal.done", "response.content_part.done",
+}
+# Where each SDK-blind item keeps its text, relative to the item.
+BLIND_FIELD = {"reasoning": "summary", "custom_tool_call": "input", "message": "content"}
+
+
+def blind_index(events: list[dict[str, Any]]) -> int | None:
+    """The output_index of the item whose SDK-blind events came since its `output_item.added`
+    and whose `output_item.done` has not come: the one item the SDK oracle knows less of."""
+    open_item = None
+    for event in events:
+        if event["type"] == "response.output_item.added":
+            open_item = (event["output_index"], False)
+        elif event["type"] == "response.output_item.done":
+            open_item = None
+        elif open_item and event["type"] in SDK_BLIND:
+            open_item = (open_item[0], True)
+    return open_item[0] if open_item and open_item[1] else None
+
+
+@pytest.mark.parametrize("name", COMPLETED)
+def test_cut_after_any_event_equals_what_the_sdk_accumulated(name):
+    events, final = COMPLETED[name]()
+    for n in range(1, len(events)):  # every cut but after the terminal event
+        body = encode(events[:n])
+        stream = run([body])
+        got, sdk = stream.response(), sdk_partial(body)
+        assert stream.outcome() == NO_TERMINAL and not stream.finished
+        blind = blind_index(events[:n])
+        if blind is not None:
+            field = BLIND_FIELD[got["output"][blind]["type"]]
+            ours = got["output"][blind].pop(field)
+            sdk["output"][blind].pop(field)
+            # What the deltas built is a prefix of the item the completed stream ends with.
+            done = final["output"][blind][field]
+            if isinstance(ours, str):
+                assert done.startswith(ours), (n, ours)
+            else:
+                for part, done_part in zip(ours, done, strict=False):
+                    text = part.get("text", part.get("refusal"))
+                    assert done_part.get("text", done_part.get("refusal")).startswith(text)
+        assert got == sdk, (n, events[n - 1]["type"])
+
+
+def test_cut_stream_before_any_event_is_an_empty_output_without_usage():
+    # The SDK has no snapshot before response.created (None): the record still has the keys
+    # every reader of a Responses record looks for.
+    assert sdk_partial(b"") is None
+    assert run([b""]).response() == {"output": [], "usage": None}
 
 
 def test_cut_stream_accumulates_every_kind_of_delta():
     events, _ = codex_turn()
-    # Mid-way through each item: summary text, output text, custom tool input.
+    # The output text and the call's arguments: as the SDK has them.
+    for kind, nth in (("response.output_text.delta", 2),
+                      ("response.function_call_arguments.delta", 2)):
+        body = encode(cut(events, kind, nth))
+        assert run([body]).response() == sdk_partial(body)
+    # Hand-written: summary text and custom tool input are deltas the SDK does not apply to its
+    # snapshot (its accumulate_event has no branch for them), so it cannot be the oracle here.
     got = run([encode(cut(events, "response.reasoning_summary_text.delta", 3))]).response()
     assert got["output"] == [{"id": "rs_0b4f9c2e03", "type": "reasoning", "summary": [
         {"type": "summary_text",
          "text": "**Inspecting the repo**\n\nI'll look at `src/app.py` first."},
         {"type": "summary_text", "text": "**Planning the edit**\n\nThen patch "}]}]
-    got = run([encode(cut(events, "response.output_text.delta", 2))]).response()
-    assert got["output"][1]["content"] == [{"type": "output_text", "annotations": [],
-                                            "logprobs": [], "text": "I'll check the file and "}]
     got = run([encode(cut(events, "response.custom_tool_call_input.delta", 2))]).response()
     assert got["output"][3]["input"] == "*** Begin Patch\n*** Update File: src/app.py\n" \
         "@@ def main():\n-    print('hi')\n+    print('héllo, 世界')\n"
@@ -254,6 +311,7 @@ def test_cut_stream_accumulates_every_kind_of_delta():
 
 
 def test_refusal_and_reasoning_text_deltas_are_accumulated():
+    # Hand-written: the SDK's accumulate_event applies neither refusal nor reasoning_text deltas.
     s = Stream().start()
     s.refusal(0, ["I can't", " do that."])
     s.add("response.output_item.added", output_index=1,
@@ -272,6 +330,8 @@ def test_refusal_and_reasoning_text_deltas_are_accumulated():
 
 
 def test_deltas_without_their_item_are_kept_under_the_type_they_imply():
+    # Hand-written: the SDK raises on a delta before its output_item.added ("Received a content
+    # event for output index ... before receiving its output item"), so it has no snapshot here.
     s = Stream().start()
     s.add("response.output_text.delta", item_id="m", output_index=0, content_index=1, delta="a")
     s.add("response.function_call_arguments.delta", item_id="f", output_index=2, delta="{}")
@@ -283,6 +343,7 @@ def test_deltas_without_their_item_are_kept_under_the_type_they_imply():
 
 def test_events_without_output_index_or_part_index_find_their_item_by_id():
     # As compatible servers send them: item_id only, no summary_index, a part without text.
+    # Hand-written: the SDK needs output_index on every event and raises without it.
     s = Stream().start()
     s.add("response.output_item.added", output_index=0,
           item={"id": "rs_1", "type": "reasoning", "status": "in_progress"})
@@ -298,6 +359,8 @@ def test_events_without_output_index_or_part_index_find_their_item_by_id():
 
 
 def test_done_values_replace_the_deltas():
+    # Hand-written: the SDK ignores `*.done` values in its snapshot (only deltas), so when they
+    # disagree with the deltas it keeps the deltas; the record keeps what the server said last.
     s = Stream().start()
     s.add("response.output_item.added", output_index=0,
           item={"id": "fc", "type": "function_call", "arguments": "", "call_id": "c", "name": "n"})
@@ -322,6 +385,8 @@ def test_cut_anywhere_is_never_fatal_and_has_no_usage_before_the_terminal_event(
 
 
 def test_cut_stream_has_no_usage_even_when_a_snapshot_carried_one():
+    # Hand-written: the SDK keeps response.created's snapshot and never reads a later one, so it
+    # cannot say what happens to a usage carried by response.in_progress.
     s = Stream()
     s.add("response.created", response=response("in_progress"))
     s.add("response.in_progress", response=response("in_progress", usage=USAGE))
@@ -372,9 +437,9 @@ def test_error_event_ends_with_the_snapshot_and_names_the_error(error, outcome, 
     stream = run([encode(s.events)])
     assert stream.outcome() == outcome
     assert stream.error == kept
-    got = stream.response()
-    assert got["status"] == "in_progress" and got["usage"] is None
-    assert got["output"][0]["content"][0]["text"] == "Hello"
+    # The SDK raises on the nested error event (see the next test) and accumulates nothing from
+    # either: its state before the error event is the oracle.
+    assert stream.response() == sdk_partial(encode(s.events[:-1]))
 
 
 def test_sdk_raises_on_the_nested_error_event_and_passes_the_flat_one():

@@ -54,3 +54,23 @@ def test_unknown_flag_is_a_usage_error(served, capsys):
         cli.main(["--no-such-flag"])
     assert exit_info.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+UNDERSCORE = "gunicorn drops request headers with underscores"
+
+
+@pytest.mark.parametrize("via", ["flag", "environment"])
+def test_session_header_with_an_underscore_is_refused_at_start(
+    served, tmp_path, monkeypatch, capsys, via
+):
+    monkeypatch.chdir(tmp_path)
+    argv = ["--upstream-endpoint", "http://u"]
+    if via == "flag":
+        argv += ["--session-header", "X-Run,X_Session"]
+    else:
+        monkeypatch.setenv("PROXY_SESSION_HEADER", "X_Session")
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("albicilla: error: ") and err.count("\n") == 1
+    assert "'X_Session'" in err and UNDERSCORE in err
+    assert served == []

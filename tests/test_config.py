@@ -122,3 +122,12 @@ def test_gunicorn_conf_and_the_runner_take_the_same_options(monkeypatch, tmp_pat
     assert {key: conf[key] for key in expected} == expected
     assert expected["bind"] == "[::1]:9123" and expected["workers"] == 3
     assert expected["reuse_port"] is True and expected["worker_class"] == "gevent"
+
+
+def test_session_header_with_an_underscore_is_a_config_error_from_flags_and_environment():
+    environ = {"PROXY_UPSTREAM_ENDPOINT": "http://u"}
+    with pytest.raises(ConfigError, match="gunicorn drops request headers with underscores"):
+        Settings.load({"session_headers": "X-A,x_session_id"}, environ=environ)
+    with pytest.raises(ConfigError, match="'x_session_id'"):
+        Settings.load(environ={**environ, "PROXY_SESSION_HEADER": "x_session_id"})
+    assert Settings.load({"session_headers": "X-A"}, environ=environ).session_headers == ("X-A",)

@@ -17,6 +17,8 @@ import requests
 from conftest import API_KEY, read_records
 from support.fake_upstream import expected_content
 from support.procs import BIN, ROOT, fake_upstream, gunicorn, proxy_env, runner
+from support.sdk_oracles import chat_without_sdk_additions
+from support.wire import stream_events
 
 pytestmark = pytest.mark.e2e
 MESSAGES = [{"role": "user", "content": "Say hello"}]
@@ -43,6 +45,14 @@ def sdk(proxy, scenario: str = "json", **headers: str) -> openai.OpenAI:
     )
 
 
+def with_logprobs(sdk: dict) -> dict:
+    """The record's choices always carry `logprobs` (null when no chunk had any), as a
+    ChatCompletion's do; the SDK's snapshot leaves out every field no chunk set."""
+    for choice in sdk["choices"]:
+        choice.setdefault("logprobs", None)
+    return sdk
+
+
 def test_sdk_non_streaming_call_is_logged_as_received(proxy, log_root):
     with sdk(proxy) as client:
         reply = client.chat.completions.create(model="gpt-x", messages=MESSAGES, user="alice")
@@ -57,22 +67,21 @@ def test_sdk_non_streaming_call_is_logged_as_received(proxy, log_root):
 def test_sdk_stream_is_relayed_and_rebuilt_for_every_framing(proxy, log_root, framing):
     scenario = f"stream?chunks=20&tools=2&framing={framing}"
     with sdk(proxy, scenario) as client:
-        stream = client.chat.completions.create(
-            model="gpt-x", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
-        )
-        chunks = list(stream)
-    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert content == expected_content(20)
+        with client.chat.completions.stream(
+            model="gpt-x", messages=MESSAGES, stream_options={"include_usage": True}
+        ) as stream:
+            chunks = [e.chunk.model_dump(mode="json", exclude_unset=True)
+                      for e in stream if e.type == "chunk"]
+            accumulated = stream.current_completion_snapshot
+    sdk_sees = with_logprobs(
+        chat_without_sdk_additions(accumulated.model_dump(mode="json", exclude_unset=True), chunks)
+    )
     [record] = read_records(log_root)
     assert (record["stream"], record["complete"], record["error"]) == (True, True, None)
-    message = record["response"]["choices"][0]["message"]
-    assert message["content"] == expected_content(20)
-    assert [
-        (c["id"], c["function"]["name"], json.loads(c["function"]["arguments"]))
-        for c in message["tool_calls"]
-    ] == [("call_0", "fn0", {"x": 0}), ("call_1", "fn1", {"x": 1})]
-    assert record["response"]["usage"]["completion_tokens"] == 20
-    assert record["response"]["choices"][0]["finish_reason"] == "tool_calls"
+    assert record["response"] == sdk_sees  # what the SDK itself accumulated through the proxy
+    # The scenario's shape, so that equality above is not two empty answers agreeing.
+    assert sdk_sees["choices"][0]["message"]["content"] == expected_content(20)
+    assert len(sdk_sees["choices"][0]["message"]["tool_calls"]) == 2
 
 
 def test_first_token_is_not_held_back(proxy, log_root):
@@ -93,6 +102,29 @@ def test_first_token_is_not_held_back(proxy, log_root):
     assert first.startswith(b"data: "), (first, rest)
     assert total > 2.0, (first, rest)
     assert first_at < total / 2
+
+
+@pytest.mark.parametrize(("scenario", "stream"), [
+    ("stream?chunks=3&delay=0.4&framing=close", True), ("sleep?delay=1.5", False),
+])
+def test_duration_ms_runs_from_the_requests_arrival_to_the_records_writing(
+    proxy, log_root, scenario, stream
+):
+    # The upstream takes a known time: 1.5 s before a JSON answer, or its events 0.4 s apart
+    # (the record is written when the last one, [DONE], arrives). The client's own clock holds
+    # the whole exchange, so it bounds duration_ms from above.
+    upstream_takes = 0.4 * (len(stream_events(3)) - 1) if stream else 1.5
+    started = time.monotonic()
+    response = requests.post(
+        proxy.url + "/v1/chat/completions",
+        json={"model": "m", "messages": MESSAGES, "stream": stream},
+        headers={"X-Scenario": scenario}, timeout=30,
+    )
+    client_saw = time.monotonic() - started
+    assert response.status_code == 200
+    [record] = read_records(log_root)
+    assert record["complete"] is True
+    assert upstream_takes * 1000 <= record["duration_ms"] <= client_saw * 1000
 
 
 def test_client_disconnect_mid_stream_writes_partial_record(proxy, log_root):
@@ -134,20 +166,27 @@ def test_client_hangup_on_a_silent_upstream_ends_the_exchange_at_once(
     assert record["duration_ms"] < 4000
 
 
-def test_upstream_cut_mid_stream_breaks_the_client_connection_and_records_the_part(proxy, log_root):
+def test_upstream_cut_mid_stream_breaks_the_client_connection_and_records_the_part(
+    proxy, log_root
+):
     # As without the proxy: the SDK's read breaks, so it raises APIConnectionError (which its
     # retry logic keys on), after the tokens that did arrive.
-    received = []
+    chunks = []
     with sdk(proxy, "cut?chunks=10&after=4") as client:
-        stream = client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
-        with pytest.raises(openai.APIConnectionError):
-            for chunk in stream:
-                received.append(chunk.choices[0].delta.content or "")
-    assert "".join(received) == "tok0 tok1 tok2 "
+        with client.chat.completions.stream(model="m", messages=MESSAGES) as stream:
+            with pytest.raises(openai.APIConnectionError):
+                for event in stream:
+                    if event.type == "chunk":
+                        chunks.append(event.chunk.model_dump(mode="json", exclude_unset=True))
+            accumulated = stream.current_completion_snapshot
+    sdk_sees = with_logprobs(
+        chat_without_sdk_additions(accumulated.model_dump(mode="json", exclude_unset=True), chunks)
+    )
+    assert sdk_sees["choices"][0]["message"]["content"] == "tok0 tok1 tok2 "
     [record] = read_records(log_root)
     assert (record["status"], record["complete"]) == (200, False)
     assert record["error"] == "upstream connection lost"
-    assert record["response"]["choices"][0]["message"]["content"] == "tok0 tok1 tok2 "
+    assert record["response"] == sdk_sees  # the part the SDK had when its read broke
 
 
 def test_concurrent_streams_into_one_session_leave_one_intact_line_each(proxy, log_root):
@@ -156,9 +195,7 @@ def test_concurrent_streams_into_one_session_leave_one_intact_line_each(proxy, l
     def call(i: int) -> str:
         with sdk(proxy, "stream?chunks=10&delay=0.01") as client:
             stream = client.chat.completions.create(
-                model="m",
-                messages=[{"role": "user", "content": f"n{i}"}],
-                stream=True,
+                model="m", messages=[{"role": "user", "content": f"n{i}"}], stream=True,
                 user="shared",
             )
             return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
@@ -174,12 +211,9 @@ def test_concurrent_streams_into_one_session_leave_one_intact_line_each(proxy, l
     assert sorted(r["request"]["messages"][0]["content"] for r in records) == sorted(
         f"n{i}" for i in range(count)
     )
-    bad = [
-        (r["status"], r["complete"], r["error"])
-        for r in records
-        if not r["complete"]
-        or r["response"]["choices"][0]["message"]["content"] != expected_content(10)
-    ]
+    bad = [(r["status"], r["complete"], r["error"]) for r in records
+           if not r["complete"]
+           or r["response"]["choices"][0]["message"]["content"] != expected_content(10)]
     assert bad == []
 
 
@@ -215,7 +249,6 @@ def test_sigterm_lets_streams_in_flight_finish_and_refuses_new(upstream, log_roo
 
 def test_sigterm_past_graceful_timeout_still_writes_partial_record(upstream, log_root, tmp_path):
     with gunicorn(upstream.url, log_root, tmp_path, workers=1, PROXY_GRACEFUL_TIMEOUT="2") as proxy:
-
         def endless_stream() -> None:
             try:
                 with requests.post(
@@ -293,15 +326,22 @@ def test_runner_without_upstream_is_a_one_line_error(tmp_path):
 def test_gunicorn_without_upstream_is_a_one_line_error(tmp_path):
     env = {k: v for k, v in proxy_env("http://x", tmp_path).items() if not k.startswith("PROXY_")}
     result = subprocess.run(
-        [str(BIN / "gunicorn"), "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+        [str(BIN / "gunicorn"), "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=30,
     )
     assert result.returncode == 2
     assert "PROXY_UPSTREAM_ENDPOINT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_gunicorn_refuses_a_session_header_with_an_underscore(tmp_path):
+    env = {**proxy_env("http://x", tmp_path), "PROXY_SESSION_HEADER": "X-Run,X_Session"}
+    result = subprocess.run(
+        [str(BIN / "gunicorn"), "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "'X_Session'" in result.stderr and "underscores" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("value", ["two", "0", "1.5"])

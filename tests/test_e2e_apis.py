@@ -31,6 +31,7 @@ from support.procs import (
     wait_for,
     wait_records,
 )
+from support.sdk_oracles import responses_final, responses_partial
 from support.wire import CHAT, MESSAGES, RESPONSES, expected_content
 
 pytestmark = pytest.mark.e2e
@@ -79,29 +80,6 @@ def post(proxy, endpoint: str, scenario: str, session: str, *, stream: bool = Fa
     return requests.post(proxy.url + endpoint, json=body, headers=headers, **kwargs)
 
 
-def final_response_sent(chunks: int, tools: int = 0) -> dict:
-    """The Response the fake upstream's `response.completed` event carries."""
-    last = wire.responses_events(chunks, tools)[-1]
-    return json.loads(last.split(b"data: ", 1)[1])["response"]
-
-
-def message_by_hand(chunks: int) -> dict:
-    """The Message the anthropic SDK accumulates from `messages_events(chunks, tools=2)`."""
-    return {
-        "id": "msg_fake", "type": "message", "role": "assistant", "model": "fake-model",
-        "content": [
-            {"type": "text", "text": expected_content(chunks)},
-            {"type": "tool_use", "id": "toolu_0", "name": "fn0", "input": {"x": 0}},
-            {"type": "tool_use", "id": "toolu_1", "name": "fn1", "input": {"x": 1}},
-        ],
-        # message_delta's stop fields (the SDK sets stop_details on every message_delta).
-        "stop_reason": "tool_use", "stop_sequence": None, "stop_details": None,
-        # message_start's usage, overwritten field by field by message_delta's.
-        "usage": {"input_tokens": 3, "output_tokens": chunks, "cache_creation_input_tokens": 0,
-                  "cache_read_input_tokens": 0},
-    }
-
-
 # --- whole exchanges, with the SDKs ---------------------------------------------------------------
 
 
@@ -115,7 +93,8 @@ def test_responses_stream_is_logged_as_the_terminal_response_before_the_sdk_retu
     assert final.output_text == expected_content(6)
     assert record["endpoint"] == RESPONSES and record["stream"] is True
     assert (record["status"], record["complete"], record["error"]) == (200, True, None)
-    assert record["response"] == final_response_sent(6, 2)
+    assert record["response"] == responses_final(final)  # what the SDK accumulated
+    assert len(final.output) == 3  # the message and both calls: not two empty answers agreeing
     assert record["request"]["input"] == "Hi"  # as the SDK sent it
 
 
@@ -125,7 +104,7 @@ def test_responses_non_streaming_is_logged_as_received(proxy, root):
         response = client.responses.create(model="gpt-x", input="Hi")
     [record] = wait_records(root, session)
     assert response.output_text == "Hello!"
-    assert record["response"] == wire.whole_answer(RESPONSES, "Hello!", "gpt-x")
+    assert record["response"] == response.model_dump(mode="json", exclude_unset=True)
     assert (record["endpoint"], record["stream"], record["complete"]) == (RESPONSES, False, True)
 
 
@@ -138,8 +117,8 @@ def test_messages_stream_is_logged_as_the_sdk_accumulates_it(proxy, root):
         [record] = session_records(root, session)
     assert record["endpoint"] == MESSAGES and record["stream"] is True
     assert (record["status"], record["complete"], record["error"]) == (200, True, None)
-    assert record["response"] == message_by_hand(5)
-    assert final.content[1].input == {"x": 0}
+    assert record["response"] == final.model_dump(mode="json", exclude_unset=True)
+    assert final.content[1].input == {"x": 0} and len(final.content) == 3
 
 
 def test_messages_non_streaming_with_query_string_is_logged(proxy, root, upstream):
@@ -151,7 +130,7 @@ def test_messages_non_streaming_with_query_string_is_logged(proxy, root, upstrea
                                               extra_query={"beta": "true"})
     [record] = wait_records(root, session)
     assert message.content[0].text == "Hello!"
-    assert record["response"] == wire.message_object("Hello!", "claude-x")
+    assert record["response"] == message.model_dump(mode="json", exclude_unset=True)
     assert record["endpoint"] == MESSAGES  # the path, without its query string
     seen = requests.get(upstream.url + "/_requests", timeout=5).json()
     assert any(r["path"] == "/v1/messages?beta=true" and r["headers"].get("x-session-id") == session
@@ -164,25 +143,28 @@ def test_messages_non_streaming_with_query_string_is_logged(proxy, root, upstrea
 def test_upstream_cut_reaches_the_sdk_as_a_connection_error(proxy, root):
     session = new_session()
     with openai_client(proxy, "cut?chunks=10&after=7", session) as client:
-        with pytest.raises(openai.APIConnectionError):
-            with client.responses.stream(model="m", input="Hi") as stream:
+        with client.responses.stream(model="m", input="Hi") as stream:
+            with pytest.raises(openai.APIConnectionError):
                 stream.get_final_response()
+            responses_sdk = responses_partial(stream._state)  # what it had when the read broke
     session2 = new_session()
     with anthropic_client(proxy, "cut?chunks=10&after=6", session2) as client:
-        # The anthropic SDK lets the transport's own error through a broken stream.
-        with pytest.raises(httpx2.RemoteProtocolError):
-            with client.messages.stream(model="m", max_tokens=64,
-                                        messages=[{"role": "user", "content": "Hi"}]) as stream:
+        with client.messages.stream(model="m", max_tokens=64,
+                                    messages=[{"role": "user", "content": "Hi"}]) as stream:
+            # The anthropic SDK lets the transport's own error through a broken stream.
+            with pytest.raises(httpx2.RemoteProtocolError):
                 stream.get_final_message()
+            messages_sdk = stream.current_message_snapshot.model_dump(mode="json",
+                                                                      exclude_unset=True)
     [cut_responses] = wait_records(root, session)
     [cut_messages] = wait_records(root, session2)
     for record in (cut_responses, cut_messages):
         assert (record["status"], record["complete"]) == (200, False)
         assert record["error"] == "upstream connection lost"
-    # The last snapshot plus what the deltas built; no usage before the terminal event.
-    assert wire.text_of(cut_responses) == "tok0 tok1 tok2 "
-    assert cut_responses["response"]["usage"] is None
-    assert wire.text_of(cut_messages) == "tok0 tok1 tok2 "
+    # The last snapshot plus what the deltas built, as each SDK accumulated it before the cut.
+    assert cut_responses["response"] == responses_sdk
+    assert cut_messages["response"] == messages_sdk
+    assert wire.text_of(cut_responses) == wire.text_of(cut_messages) == "tok0 tok1 tok2 "
 
 
 def test_read_timeout_mid_stream_ends_with_the_apis_own_error_frame(proxy, root):

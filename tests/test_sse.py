@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import albicilla.apis.chat_stream
+import albicilla.apis.record_json
 import albicilla.apis.sse
 from albicilla.apis.chat_stream import StreamRebuilder
 from albicilla.apis.messages import MessagesStream
@@ -270,7 +271,9 @@ def test_accumulators_hold_a_decoder_instead_of_extending_it(stream):
     assert not set(vars(accumulator)) & set(vars(accumulator._sse)) - {"note"}
 
 
-@pytest.mark.parametrize("module", [albicilla.apis.sse, albicilla.apis.chat_stream])
+@pytest.mark.parametrize(
+    "module", [albicilla.apis.sse, albicilla.apis.chat_stream, albicilla.apis.record_json]
+)
 def test_modules_import_only_the_standard_library_and_each_other(module):
     imported = set()
     for node in ast.walk(ast.parse(Path(module.__file__).read_text())):
@@ -279,7 +282,7 @@ def test_modules_import_only_the_standard_library_and_each_other(module):
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             imported.add((node.module or "").split(".")[0])
         elif isinstance(node, ast.ImportFrom):
-            assert node.module == "sse", "only streaming -> sse inside the package"
+            assert node.module in ("sse", "record_json"), "only stream -> sse -> record_json"
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
 
 

@@ -18,6 +18,7 @@ from sse_cases import FRAMINGS, OPENAI_STREAMS, encode
 
 import albicilla.apis.chat_stream
 from albicilla.apis.chat_stream import StreamRebuilder, rebuild_completion
+from support.sdk_oracles import chat_without_sdk_additions as without_sdk_additions
 
 
 def ev(text: str) -> bytes:
@@ -575,25 +576,6 @@ def sdk_completion(pieces: list[bytes]) -> dict[str, Any]:
     # mode="json" so both sides are plain JSON values; exclude_unset so a field the server never
     # sent is not filled in from the model's defaults (e.g. no service_tier on the wire).
     return snapshot.model_dump(mode="json", exclude_unset=True)
-
-
-def without_sdk_additions(sdk: dict[str, Any], chunks: list[dict[str, Any]]) -> dict[str, Any]:
-    sent: dict[int, set[str]] = {}
-    for chunk in chunks:
-        for choice in chunk["choices"]:
-            sent.setdefault(choice["index"], set()).update(choice["delta"])
-    for choice in sdk["choices"]:
-        message = choice["message"]
-        # `parsed` and `parsed_arguments` are the SDK's client-side structured-output parsing.
-        message.pop("parsed", None)
-        for call in message.get("tool_calls") or []:
-            call["function"].pop("parsed_arguments", None)
-        # After each chunk the SDK re-dumps its message model with defaults, so message fields
-        # the server never sent come back as null; only those exact nulls are dropped.
-        for key in ("annotations", "audio", "function_call", "tool_calls"):
-            if key in message and message[key] is None and key not in sent[choice["index"]]:
-                del message[key]
-    return sdk
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)

@@ -40,6 +40,9 @@ class Exchange:
         self.request = request
         self.stream = stream
         self.arrived = time.time() if arrived is None else arrived
+        # The same instant on the monotonic clock, so duration_ms survives a wall-clock step
+        # (NTP) while the exchange runs; only the few ms since `arrived` are on the wall clock.
+        self._started = time.monotonic() - max(0.0, time.time() - self.arrived)
         # Applied to the logged values only: what went upstream and back is never touched.
         self.redact = redact
         self.status = 0
@@ -83,7 +86,9 @@ class Exchange:
             stream=self.stream,
             complete=complete,
             error=error,
-            duration_ms=(time.time() - self.arrived) * 1000.0,
+            # From the request's arrival to this record's writing, which comes before the client
+            # has the last byte (docs/sessions-and-records.md, duration_ms).
+            duration_ms=(time.monotonic() - self._started) * 1000.0,
             endpoint=self.endpoint,
             instance=self.instance,
         )

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import requests
 
 from ..apis import ApiStream
+from ..apis.record_json import loads_for_record
 from ..errors import ProxyError, UpstreamErrorPage, UpstreamInvalidResponse
 from .exchange import SHUTDOWN_REASON, Exchange
 from .hangup import ClientGone, WorkerStopping, stopper
@@ -60,7 +61,7 @@ def relay_json(
         upstream_response.close()
     status = upstream_response.status_code
     try:
-        parsed = json.loads(content)
+        parsed = loads_for_record(content)
     except ValueError:
         parsed = None
     headers = client_headers(upstream_response.raw.headers.items(), decoded=True)
