@@ -21,9 +21,16 @@ ROUTES = tuple(
 )
 STREAM_METHOD = ":streamGenerateContent"
 # google.rpc status names for the HTTP statuses the proxy answers with itself.
-_STATUSES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 413: "INVALID_ARGUMENT",
-             415: "INVALID_ARGUMENT", 499: "CANCELLED", 502: "UNAVAILABLE", 503: "UNAVAILABLE",
-             504: "DEADLINE_EXCEEDED"}
+_STATUSES = {
+    400: "INVALID_ARGUMENT",
+    404: "NOT_FOUND",
+    413: "INVALID_ARGUMENT",
+    415: "INVALID_ARGUMENT",
+    499: "CANCELLED",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
 _MAX_ERROR = 200  # characters of the record's `error` taken from an upstream error object
 NO_FINISH = "upstream stream ended without finishReason"
 
@@ -183,8 +190,13 @@ def api_key(headers: Mapping[str, str], query: bytes) -> str:
 
 def error_body(err: ProxyError) -> dict[str, Any]:
     """Google's error shape, which the google-genai SDKs read into their APIError."""
-    return {"error": {"code": err.status, "message": err.message,
-                      "status": _STATUSES.get(err.status, "INTERNAL")}}
+    return {
+        "error": {
+            "code": err.status,
+            "message": err.message,
+            "status": _STATUSES.get(err.status, "INTERNAL"),
+        }
+    }
 
 
 def _error_json(message: str, timeout: bool) -> bytes:
