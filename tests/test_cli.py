@@ -54,3 +54,11 @@ def test_unknown_flag_is_a_usage_error(served, capsys):
         cli.main(["--no-such-flag"])
     assert exit_info.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_gemini_endpoint_flag_names_the_gemini_upstream(served, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PROXY_GEMINI_ENDPOINT", raising=False)
+    argv = ["--upstream-endpoint", "http://u/v1", "--gemini-endpoint", "http://g/"]
+    assert cli.main(argv) == 0
+    assert served[0].gemini_base == "http://g"

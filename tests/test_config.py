@@ -102,3 +102,14 @@ def test_importing_the_package_reads_no_environment(monkeypatch):
 
     monkeypatch.delenv("PROXY_UPSTREAM_ENDPOINT", raising=False)
     importlib.reload(albicilla)  # would raise if it built settings at import time
+
+
+def test_gemini_endpoint_defaults_to_the_upstream_and_comes_from_env_and_flags():
+    environ = {"PROXY_UPSTREAM_ENDPOINT": "http://openai/v1"}
+    assert Settings.load(environ=environ).gemini_base == "http://openai"
+    environ["PROXY_GEMINI_ENDPOINT"] = "https://generativelanguage.googleapis.com/"
+    assert Settings.load(environ=environ).gemini_base == "https://generativelanguage.googleapis.com"
+    flagged = Settings.load({"gemini_endpoint": "http://g:8"}, environ=environ)
+    assert flagged.gemini_base == "http://g:8"
+    with pytest.raises(ConfigError):
+        Settings.load(environ={**environ, "PROXY_GEMINI_ENDPOINT": "generativelanguage"})

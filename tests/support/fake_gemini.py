@@ -9,7 +9,8 @@ as SSE and `:streamGenerateContent` as a JSON array sent piece by piece. A model
 `case-<name>` plays `CASES[name]`; any other plays a one-tool agent for Gemini CLI (calls
 `run_shell_command` when offered, then a final text; the router call, which asks for JSON, gets
 a complexity score). `cut-<name>` breaks the connection halfway through the stream, and
-`error-<name>` sends an error object after the first chunk. `GET /_requests` lists what came.
+`error-<name>` sends an error object after the first chunk; `slow-<name>` waits 3 s first.
+`GET /_requests` lists what came.
 Run: `python -m tests.support.fake_gemini --port N`.
 """
 
@@ -19,6 +20,7 @@ import argparse
 import copy
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -306,7 +308,9 @@ class Handler(BaseHTTPRequestHandler):
         if method == "countTokens":
             return self._send(200, "application/json", [b'{"totalTokens": 5}'])
         kind, _, name = model.partition("-")
-        if kind in ("case", "cut", "error") and name in CASES:
+        if kind == "slow":
+            time.sleep(3)
+        if kind in ("case", "cut", "error", "slow") and name in CASES:
             answer = CASES[name]
         else:
             kind, answer = "agent", agent_turn(body)
@@ -327,6 +331,9 @@ class Handler(BaseHTTPRequestHandler):
 
 class FakeGemini(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hung up (the tests cut streams on purpose)
 
     def __init__(self, port: int = 0) -> None:
         super().__init__(("127.0.0.1", port), Handler)
