@@ -18,6 +18,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--anthropic-endpoint",
         help="upstream for /v1/messages... (PROXY_ANTHROPIC_ENDPOINT, the upstream endpoint)",
     )
+    parser.add_argument(
+        "--gemini-endpoint",
+        help="upstream for /v1beta/... and /v1/models/...: (PROXY_GEMINI_ENDPOINT, the upstream "
+        "endpoint)",
+    )
     parser.add_argument("--log-root", help="root of the log tree (PROXY_LOG_ROOT, ./proxy_logs)")
     parser.add_argument("--host", help="bind address (PROXY_HOST, 0.0.0.0)")
     parser.add_argument("--port", type=int, help="bind port (PROXY_PORT, 9000)")

@@ -21,6 +21,7 @@ class ConfigError(Exception):
 _ENV = {
     "upstream_endpoint": "PROXY_UPSTREAM_ENDPOINT",
     "anthropic_endpoint": "PROXY_ANTHROPIC_ENDPOINT",
+    "gemini_endpoint": "PROXY_GEMINI_ENDPOINT",
     "log_root": "PROXY_LOG_ROOT",
     "host": "PROXY_HOST",
     "port": "PROXY_PORT",
@@ -41,6 +42,8 @@ class Settings:
     upstream_endpoint: str
     # Serves every /v1/messages... path (Anthropic); None: the upstream endpoint serves them too.
     anthropic_endpoint: str | None = None
+    # Serves every /v1beta/... and /v1/models/...: path (Gemini); None: the upstream endpoint.
+    gemini_endpoint: str | None = None
     log_root: Path = Path("./proxy_logs")
     host: str = "0.0.0.0"
     port: int = 9000
@@ -57,12 +60,14 @@ class Settings:
     # Base URL without a trailing "/v1", so "/v1/..." paths can be appended as they came.
     upstream_base: str = field(init=False)
     anthropic_base: str = field(init=False)
+    gemini_base: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "upstream_base", normalize_upstream(self.upstream_endpoint))
-        anthropic = self.anthropic_endpoint
-        anthropic_base = normalize_upstream(anthropic) if anthropic else self.upstream_base
-        object.__setattr__(self, "anthropic_base", anthropic_base)
+        for name in ("anthropic", "gemini"):
+            endpoint = getattr(self, f"{name}_endpoint")
+            base = normalize_upstream(endpoint) if endpoint else self.upstream_base
+            object.__setattr__(self, f"{name}_base", base)
         for name in ("port", "workers", "worker_connections", "max_body_bytes"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name.replace('_', '-')} must be a positive number")

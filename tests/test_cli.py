@@ -74,3 +74,11 @@ def test_session_header_with_an_underscore_is_refused_at_start(
     assert err.startswith("albicilla: error: ") and err.count("\n") == 1
     assert "'X_Session'" in err and UNDERSCORE in err
     assert served == []
+
+
+def test_gemini_endpoint_flag_names_the_gemini_upstream(served, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PROXY_GEMINI_ENDPOINT", raising=False)
+    argv = ["--upstream-endpoint", "http://u/v1", "--gemini-endpoint", "http://g/"]
+    assert cli.main(argv) == 0
+    assert served[0].gemini_base == "http://g"

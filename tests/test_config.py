@@ -131,3 +131,14 @@ def test_session_header_with_an_underscore_is_a_config_error_from_flags_and_envi
     with pytest.raises(ConfigError, match="'x_session_id'"):
         Settings.load(environ={**environ, "PROXY_SESSION_HEADER": "x_session_id"})
     assert Settings.load({"session_headers": "X-A"}, environ=environ).session_headers == ("X-A",)
+
+
+def test_gemini_endpoint_defaults_to_the_upstream_and_comes_from_env_and_flags():
+    environ = {"PROXY_UPSTREAM_ENDPOINT": "http://openai/v1"}
+    assert Settings.load(environ=environ).gemini_base == "http://openai"
+    environ["PROXY_GEMINI_ENDPOINT"] = "https://generativelanguage.googleapis.com/"
+    assert Settings.load(environ=environ).gemini_base == "https://generativelanguage.googleapis.com"
+    flagged = Settings.load({"gemini_endpoint": "http://g:8"}, environ=environ)
+    assert flagged.gemini_base == "http://g:8"
+    with pytest.raises(ConfigError):
+        Settings.load(environ={**environ, "PROXY_GEMINI_ENDPOINT": "generativelanguage"})

@@ -1,7 +1,8 @@
 """Keys of messages and names of tools: the identities that folding compares.
 
-Two messages are the same when their role, text, tool calls (name and parsed arguments) and
-tool-call id are; `null` and `""` are the same, key order and null-valued keys do not matter.
+Two messages are the same when their role, text and tool calls (name and parsed arguments)
+are, not their ids (docs/design.md sections 7 and 14); `null` and `""` are the same, key order
+and null-valued keys do not matter.
 Nothing else counts: reasoning, call ids and private `_` keys are outside the key, text parts
 count by their text alone, and other parts without their cache markers, ids, status, signatures,
 encrypted content and citations (`NOT_CONTENT`).
@@ -28,7 +29,8 @@ Key = tuple[Any, ...]
 def message_key(message: dict[str, Any]) -> Key:
     """A hashable value equal for two messages sent the same way (see `canonical_key`).
 
-    `(role, content, tool_call_id)`, plus a fourth item for a message with tool calls: one
+    `(role, content, "")` (the third item held the tool-call id, which no longer counts: clients
+    invent ids when they resend a call), plus a fourth item for a message with tool calls: one
     `(name, arguments as sent)` pair per call (`(None, JSON)` for a call of unknown shape).
     """
     content = message.get("content")
@@ -40,8 +42,8 @@ def message_key(message: dict[str, Any]) -> Key:
     if calls:
         if type(calls) is dict:  # the legacy single function_call
             calls = [{"function": calls}]
-        return (message.get("role"), content, message.get("tool_call_id") or "", _calls(calls))
-    return (message.get("role"), content, message.get("tool_call_id") or "")
+        return (message.get("role"), content, "", _calls(calls))
+    return (message.get("role"), content, "")
 
 
 def canonical_key(key: Key) -> Key:

@@ -32,8 +32,10 @@ class Exchange:
         arrived: float | None = None,
         instance: str | None = None,
         redact: Callable[[Any], Any] | None = None,
+        model: str | None = None,
     ) -> None:
         self.store = store
+        self.model = model  # from the path, for APIs whose body names none (Gemini)
         self.instance = instance
         self.endpoint = endpoint
         self.session_id = session_id
@@ -91,6 +93,7 @@ class Exchange:
             duration_ms=(time.monotonic() - self._started) * 1000.0,
             endpoint=self.endpoint,
             instance=self.instance,
+            model=self.model,
         )
 
     def abandon(self, reason: str = SHUTDOWN_REASON) -> None:
@@ -112,6 +115,7 @@ def build_record(
     duration_ms: float,
     endpoint: str,
     instance: str | None = None,
+    model: str | None = None,
 ) -> dict[str, Any]:
     record = {
         "timestamp": utc_timestamp(arrived),
@@ -126,6 +130,8 @@ def build_record(
         "endpoint": endpoint,
         "schema_version": SCHEMA_VERSION,
     }
+    if model is not None:
+        record["model"] = model  # the model named by the path (docs/design.md section 14)
     if instance is not None:
         record["instance"] = instance  # which proxy host captured it (PROXY_INSTANCE)
     return record

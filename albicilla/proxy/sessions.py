@@ -8,6 +8,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..apis.keys import header_key
+
 ANONYMOUS = "anonymous"
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _SLUG_JUNK = re.compile(r"[^A-Za-z0-9._-]+")
@@ -24,10 +26,12 @@ def resolve_session_id(
     headers: Mapping[str, str],
     session_headers: Sequence[str],
     client_ids: Iterable[str] = (),
+    api_key: str | None = None,
 ) -> str:
     """The first of (docs/design.md section 4): the body's `user`, the first session header present,
     the client's own session id (`client_ids`, from the API's module, looked at lazily), the
-    hashed API key (`x-api-key`, else the bearer token), `anonymous`."""
+    hashed API key (`api_key`, from the API's module; by default `x-api-key`, else the bearer
+    token), `anonymous`."""
     user = body.get("user")
     if isinstance(user, str) and user:
         return user
@@ -38,17 +42,10 @@ def resolve_session_id(
     for value in client_ids:
         if value:
             return value
-    token = headers.get("x-api-key", "").strip() or bearer_token(headers.get("Authorization", ""))
+    token = header_key(headers) if api_key is None else api_key
     if token:
         return "key-" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return ANONYMOUS
-
-
-def bearer_token(authorization: str) -> str:
-    scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return ""
-    return token.strip()
 
 
 def session_file_name(session_id: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import http.cookiejar
 import os
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -14,6 +15,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from ..apis import LOGGED_APIS, api_for_path
 from ..config import Settings
 from ..errors import ProxyError, UpstreamTimeout, UpstreamUnavailable
 
@@ -41,7 +43,7 @@ _SAFE_PATH_CHARS = "/:@!$&'()*+,;=-._~"
 # brackets requests also leaves alone); anything else is percent-encoded byte by byte.
 _SAFE_QUERY_CHARS = "!$%&'()*+,/:;=?@[]~-._"
 READ_SIZE = 65536
-ANTHROPIC_PATH = "/v1/messages"
+_QUERY_KEY = re.compile(r"([?&;](?:key|api_key|access_token)=)[^&;\s'\")]*", re.IGNORECASE)
 
 
 class UpstreamBroken(Exception):
@@ -62,14 +64,15 @@ class Upstream:
 
     def __init__(self, settings: Settings) -> None:
         self.base = settings.upstream_base
-        # Anthropic's paths may have an upstream of their own (docs/design.md section 9).
-        self.anthropic_base = settings.anthropic_base
+        # An API's paths may have an upstream of their own (docs/design.md sections 9 and 14):
+        # the table names the setting.
+        self.api_bases = {api.path: getattr(settings, api.upstream) for api in LOGGED_APIS}
         self.timeout = (settings.connect_timeout, settings.read_timeout)
         self.pool_size = settings.worker_connections
         # Read once: requests would otherwise re-read the proxy environment on every call.
         self.proxies = {
             base: requests.utils.get_environ_proxies(base + "/")
-            for base in (self.base, self.anthropic_base)
+            for base in (self.base, *self.api_bases.values())
         }
         self.verify: bool | str = (
             os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
@@ -93,9 +96,8 @@ class Upstream:
         return self.session.get_adapter(self.base + "/")
 
     def base_for(self, path: str) -> str:
-        if path == ANTHROPIC_PATH or path.startswith(ANTHROPIC_PATH + "/"):
-            return self.anthropic_base
-        return self.base
+        api = api_for_path(path)
+        return self.api_bases[api.path] if api is not None else self.base
 
     def url(self, path: str, query: bytes = b"") -> str:
         """The upstream URL: the path quoted as requests would, the query as the client sent it,
@@ -234,7 +236,8 @@ def _broken_reads() -> Iterator[None]:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc)
+    # A URL in the message may carry a `key=` query parameter (Gemini): never repeat it.
+    text = _QUERY_KEY.sub(r"\1[REDACTED]", str(exc))
     # urllib3 nests the real cause at the end: keep the message short and readable.
     if "(Caused by" in text:
         text = text.split("(Caused by", 1)[1].rstrip(")")

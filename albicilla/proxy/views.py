@@ -33,34 +33,36 @@ def _state():
     return current_app.extensions["albicilla"]
 
 
-def logged_exchange(api: LoggedApi) -> Response:
+def logged_exchange(api: LoggedApi, model: str | None = None) -> Response:
     """Forward one call of a logged API and relay its answer, writing exactly one record."""
     arrived = time.time()
     state = _state()
     body = _read_limited_body(state.settings.max_body_bytes)
     payload = parse_json_object(body)
+    path = request.path
     session_id = resolve_session_id(
         payload,
         request.headers,
         state.settings.session_headers,
         api.session_candidates(payload, request.headers),
+        api.api_key(request.headers, request.query_string),
     )
+    rule = request.url_rule.rule if request.url_rule is not None else path
     exchange = Exchange(
         state.store,
-        endpoint=api.path,
+        endpoint=rule.replace("<model>", "{model}"),
         session_id=session_id,
         request=payload,
-        stream=payload.get("stream") is True,
+        stream=api.is_stream(path, payload),
         arrived=arrived,
         instance=state.settings.instance,
         redact=state.redactor.redact_value if state.redactor else None,
+        model=model,
     )
     stop_watching = watch_for_hangup(request.environ)
     try:
         headers = decodable_encodings(forward_headers(request.headers.items()))
-        upstream_response = state.upstream.send(
-            "POST", api.path, request.query_string, headers, body
-        )
+        upstream_response = state.upstream.send("POST", path, request.query_string, headers, body)
     except ProxyError as err:
         stop_watching()
         exchange.finish(
@@ -74,19 +76,23 @@ def logged_exchange(api: LoggedApi) -> Response:
     exchange.status = upstream_response.status_code
     if is_event_stream(upstream_response):
         relayed = relay_stream(exchange, upstream_response, stop_watching, api.new_stream())
+    elif api.new_json_stream is not None and exchange.stream and _is_json_2xx(upstream_response):
+        relayed = relay_stream(exchange, upstream_response, stop_watching, api.new_json_stream())
     else:
         relayed = relay_json(exchange, upstream_response, stop_watching, api.error_body)
     return _respond(relayed)
 
 
 for _api in LOGGED_APIS:
-    bp.add_url_rule(
-        _api.path, endpoint=_api.path, view_func=logged_exchange, methods=["POST"],
-        defaults={"api": _api},
-    )
+    for _rule in _api.routes:
+        bp.add_url_rule(
+            _rule, endpoint=_rule, view_func=logged_exchange, methods=["POST"],
+            defaults={"api": _api},
+        )
 
 
 @bp.route("/v1/<path:subpath>", methods=ALL_METHODS)
+@bp.route("/v1beta/<path:subpath>", methods=ALL_METHODS)
 def passthrough(subpath: str) -> Response:
     """Every other /v1 call goes upstream untouched, its body relayed as it arrives."""
     path = request.path
@@ -156,6 +162,11 @@ def _respond(relayed: Relayed) -> Response:
     return Response(
         relayed.body, status=relayed.status, headers=relayed.headers, direct_passthrough=True
     )
+
+
+def _is_json_2xx(response: Any) -> bool:
+    content_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    return response.status_code < 300 and content_type in ("application/json", "")
 
 
 def _is_chunked() -> bool:

@@ -7,16 +7,19 @@ from typing import Any
 
 from .chat import chat_exchange
 from .common import INCOMPLETE, NOT_200, OTHER_ENDPOINT, ChatForm, Context
+from .gemini import gemini_exchange
 from .messages import messages_exchange
 from .responses import responses_exchange
 
 Mapping = Callable[[dict[str, Any], Context], ChatForm | str]
 
-# By the last segment of the endpoint path (a gateway may put a prefix before `/v1`).
+# By the end of the endpoint path (a gateway may put a prefix before `/v1`; Gemini's method).
 MAPPINGS: dict[str, Mapping] = {
     "/chat/completions": chat_exchange,
     "/responses": responses_exchange,
     "/messages": messages_exchange,
+    ":generateContent": gemini_exchange,
+    ":streamGenerateContent": gemini_exchange,
 }
 
 
