@@ -31,6 +31,8 @@ def create_app(settings: ViewSettings | None = None) -> Flask:
     app.json.ensure_ascii = True  # lone surrogates in records stay encodable
     app.jinja_env.finalize = render.visible
     app.jinja_env.autoescape = True
+    # Session ids may hold "//": never rewrite a path into another session's URL.
+    app.url_map.merge_slashes = False
     index = LogIndex(list(settings.logs))
     state = ViewState(
         settings, index, Redactor(secrets=True) if settings.redact else None, threading.Event()
