@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from flask import Flask
+from werkzeug.routing import PathConverter
 
 from ..redact import Redactor
 from .index import LogIndex
 from .settings import ViewSettings
+
+
+class SessionIdConverter(PathConverter):
+    """A session id in a URL: any characters; every `/` percent-encoded when a URL is built, so a
+    browser never merges `..` or `.` segments of an id into the path around it."""
+
+    def to_url(self, value: str) -> str:
+        return quote(value, safe="")
 
 
 @dataclass
@@ -33,6 +43,7 @@ def create_app(settings: ViewSettings | None = None) -> Flask:
     app.jinja_env.autoescape = True
     # Session ids may hold "//": never rewrite a path into another session's URL.
     app.url_map.merge_slashes = False
+    app.url_map.converters["session"] = SessionIdConverter
     index = LogIndex(list(settings.logs))
     state = ViewState(
         settings, index, Redactor(secrets=True) if settings.redact else None, threading.Event()

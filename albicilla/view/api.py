@@ -39,7 +39,7 @@ def sessions() -> Response:
     return as_json(found)
 
 
-@bp.get("/sessions/<path:session>")
+@bp.get("/sessions/<session:session>")
 def session(session: str) -> Response:
     entry = find_session(session)
     records = [
@@ -57,7 +57,7 @@ def session(session: str) -> Response:
     )
 
 
-@bp.get("/sessions/<path:session>/version")
+@bp.get("/sessions/<session:session>/version")
 def version(session: str) -> Response:
     """What a page polls: it changes whenever one of the session's files does."""
     entry = find_session(session)
@@ -68,7 +68,7 @@ def _version(entry: Any) -> str:
     return ",".join(f"{size}:{mtime}" for _, size, mtime in entry.signature)
 
 
-@bp.get("/sessions/<path:session>/dataset")
+@bp.get("/sessions/<session:session>/dataset")
 def dataset(session: str) -> Response:
     fmt = request.args.get("format", "json_tool_call")
     if fmt not in WRITERS:

@@ -12,7 +12,7 @@ CSP = (
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 COOKIE = "albicilla_view"
-OPEN_PATHS = ("/login", "/static/")  # no captured data behind these
+OPEN_PATHS = ("/login", "/static/", "/favicon.ico")  # no captured data behind these
 
 
 def install(app: Flask) -> None:

@@ -36,7 +36,7 @@ def sessions() -> str:
     )
 
 
-@bp.get("/session/<path:session>")
+@bp.get("/session/<session:session>")
 def session(session: str) -> str:
     entry = find_session(session)
     tab = request.args.get("tab", "turns")
@@ -82,7 +82,7 @@ def session(session: str) -> str:
     )
 
 
-@bp.get("/session/<path:session>/record/<int:number>")
+@bp.get("/session/<session:session>/record/<int:number>")
 def record(session: str, number: int) -> str:
     entry = find_session(session)
     value = detail.record_at(entry, number)
@@ -100,7 +100,7 @@ def record(session: str, number: int) -> str:
     )
 
 
-@bp.get("/session/<path:session>/dataset")
+@bp.get("/session/<session:session>/dataset")
 def dataset(session: str) -> str:
     entry = find_session(session)
     fmt = request.args.get("format", "json_tool_call")
@@ -129,7 +129,7 @@ def dataset(session: str) -> str:
     )
 
 
-@bp.get("/session/<path:session>/download")
+@bp.get("/session/<session:session>/download")
 def download(session: str) -> Response:
     entry = find_session(session)
     fmt = request.args.get("format", "json_tool_call")
@@ -181,3 +181,8 @@ def overview() -> str:
         days=shown(per_day),
         progress=index.progress(),
     )
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status=204)
