@@ -196,7 +196,9 @@ class LogIndex:
             state.parsed = signature
             if state.session_id != session_id:
                 state.session_id = session_id
-                self._rebuild_ids()
+                entry = self._sessions.get(stem_of(state.file.name))
+                if entry is not None:  # one entry's id: no pass over every session
+                    self._by_id[entry.session] = entry
             self.generation += 1
 
     def ensure(self, entry: SessionEntry) -> None:
