@@ -4,6 +4,7 @@ in file order by whoever runs the conversion (this process or a worker)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..logs.tree import SessionFile, session_records
 from ..redact import Redactor
@@ -72,30 +73,9 @@ class SessionConverter:
         """The output lines of one session, with its counts and warnings."""
         options = self.options
         part = SessionPart(report=Report(options.format) if options.report is not None else None)
-        stats, report, warnings = part.stats, part.report, part.warnings
+        stats, report = part.stats, part.report
         stats.files = 1
-
-        def damaged(path: str, line: int, reason: str) -> None:
-            stats.damaged += 1
-            warnings.append(f"warning: {path}:{line}: {reason}")
-
-        def unreadable(path: str, reason: str) -> None:
-            warnings.append(f"warning: {path}: cannot read: {reason}")
-
-        context = Context(stats.dropped_items, self.chains, self.memos)
-        folder = SessionFolder()
-        for record in session_records(session, damaged, unreadable):
-            stats.records += 1
-            if report is not None:
-                report.add_record(record)
-            exchange = to_exchange(record, context)
-            if type(exchange) is str:
-                stats.skipped[exchange] += 1
-            elif folder.add(exchange.messages, exchange.replies, exchange.tools):
-                stats.used += 1
-            else:
-                stats.skipped[BAD_MESSAGES] += 1
-
+        folder = self._fold(session, part)
         stats.folded += folder.folded_records()
         redactor = self.redactor
         if redactor is not None:
@@ -127,3 +107,34 @@ class SessionConverter:
                 report.add_line(session.label, where, findings, formatted.notes, formatted.dropped)
         stats.conversations += len(lines)
         return part
+
+    def conversations(self, session: SessionFile) -> list[tuple[list[dict[str, Any]], list[Any]]]:
+        """The session's folded conversations in chat form (messages, tools), before any
+        formatting or redaction: what `convert` formats into lines, in the same order."""
+        return self._fold(session, SessionPart()).conversations()
+
+    def _fold(self, session: SessionFile, part: SessionPart) -> SessionFolder:
+        """Read the session's records, map each to chat form and fold them; counts go to `part`."""
+        stats, report, warnings = part.stats, part.report, part.warnings
+
+        def damaged(path: str, line: int, reason: str) -> None:
+            stats.damaged += 1
+            warnings.append(f"warning: {path}:{line}: {reason}")
+
+        def unreadable(path: str, reason: str) -> None:
+            warnings.append(f"warning: {path}: cannot read: {reason}")
+
+        context = Context(stats.dropped_items, self.chains, self.memos)
+        folder = SessionFolder()
+        for record in session_records(session, damaged, unreadable):
+            stats.records += 1
+            if report is not None:
+                report.add_record(record)
+            exchange = to_exchange(record, context)
+            if type(exchange) is str:
+                stats.skipped[exchange] += 1
+            elif folder.add(exchange.messages, exchange.replies, exchange.tools):
+                stats.used += 1
+            else:
+                stats.skipped[BAD_MESSAGES] += 1
+        return folder
