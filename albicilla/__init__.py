@@ -1,4 +1,8 @@
-"""Albicilla: an OpenAI-compatible proxy that logs every chat completion exactly."""
+"""Albicilla: a logging proxy for LLM agents' APIs, and the tools that read its log tree.
+
+`proxy/` captures, `apis/` knows each logged API's wire format, `logs/` owns the log tree,
+`conv/` turns logs into datasets, `view/` shows them (docs/development.md, "Layout").
+"""
 
 from __future__ import annotations
 

@@ -15,10 +15,9 @@ import pytest
 import requests
 
 from conftest import API_KEY, read_records
-from support.fake_upstream import expected_content
 from support.procs import BIN, ROOT, fake_upstream, gunicorn, proxy_env, runner
 from support.sdk_oracles import chat_without_sdk_additions
-from support.wire import stream_events
+from support.wire import expected_content, stream_events
 
 pytestmark = pytest.mark.e2e
 MESSAGES = [{"role": "user", "content": "Say hello"}]

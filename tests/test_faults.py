@@ -23,7 +23,6 @@ import requests
 import responses
 
 from conftest import CHAT_URL
-from support.fake_upstream import expected_content, stream_events
 from support.need import missing
 from support.procs import (
     black_hole,
@@ -35,6 +34,7 @@ from support.procs import (
     wait_records,
     worker_pids,
 )
+from support.wire import expected_content, stream_events
 
 pytestmark = pytest.mark.e2e
 CHAT = "/v1/chat/completions"

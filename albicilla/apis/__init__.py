@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from ..errors import ProxyError
 from . import chat, gemini, messages, responses
-from .keys import header_key
+from .api_keys import header_key
 
 
 class ApiStream(Protocol):

@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..errors import ProxyError
+from .api_keys import header_key
 from .gemini_stream import JsonArraySplitter, ResponseMerger
-from .keys import header_key
 from .sse import SSEStream, parse_data
 
 # Flask rules: the model is a path segment ending in the method name.

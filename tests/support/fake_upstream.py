@@ -46,7 +46,7 @@ import time
 from urllib.parse import parse_qsl
 
 from . import wire
-from .wire import expected_content, stream_events  # noqa: F401  (re-exported for the tests)
+from .wire import stream_events
 
 _received: list[dict] = []
 _events: list[dict] = []
