@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
+
+from ..jsonio import loads_event
 
 # A line still waiting for its line break, and the data lines of an event not yet ended, are
 # held in memory: a broken upstream that never sends a line break must not grow them without end.
@@ -15,22 +16,12 @@ _LINE_COST = 64
 _BOM = b"\xef\xbb\xbf"
 # A hostile or broken upstream must not grow a record without bound through notes.
 MAX_NOTES = 20
-# NaN and Infinity are not JSON; Python would accept them and the log line would not be JSON.
-_JSON = json.JSONDecoder(parse_constant=lambda _: None)
-_scan_json = _JSON.scan_once
 
 
 def parse_data(data: str) -> Any:
     """An event's data as JSON, exactly as `JSONDecoder.decode` reads it (ValueError when it is
-    not JSON; NaN and Infinity read as null). The usual event, one value with no whitespace
-    around it, skips decode's two regular-expression passes: a third of the cost per event."""
-    try:
-        value, end = _scan_json(data, 0)
-    except StopIteration:  # whitespace before the value, or none: decode says which
-        return _JSON.decode(data)
-    if end != len(data):  # whitespace after it, or more than one value
-        return _JSON.decode(data)
-    return value
+    not JSON; NaN and Infinity read as null, since the log line must stay JSON)."""
+    return loads_event(data)
 
 
 class SSEDecoder:

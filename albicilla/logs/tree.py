@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..jsonio import loads as json_loads
+
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -82,7 +84,7 @@ def iter_records(
     One `json.loads` per line and nothing else on the happy path: a damaged line is only examined
     after it failed to parse.
     """
-    loads = json.loads
+    loads = json_loads
     with open(path, "rb") as handle:
         for number, line in enumerate(handle, 1):
             try:

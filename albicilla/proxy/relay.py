@@ -15,6 +15,7 @@ import requests
 
 from ..apis import ApiStream
 from ..errors import ProxyError, UpstreamErrorPage, UpstreamInvalidResponse
+from ..jsonio import loads
 from .exchange import SHUTDOWN_REASON, Exchange
 from .hangup import ClientGone, WorkerStopping, stopper
 from .upstream import UpstreamBroken, client_headers, iter_body, read_body
@@ -60,7 +61,7 @@ def relay_json(
         upstream_response.close()
     status = upstream_response.status_code
     try:
-        parsed = json.loads(content)
+        parsed = loads(content)
     except ValueError:
         parsed = None
     headers = client_headers(upstream_response.raw.headers.items(), decoded=True)

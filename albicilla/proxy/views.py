@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -11,6 +10,7 @@ from werkzeug.wsgi import get_input_stream
 
 from ..apis import LOGGED_APIS, LoggedApi
 from ..errors import InvalidRequest, NotFound, PayloadTooLarge, ProxyError, UnsupportedMediaType
+from ..jsonio import loads
 from .exchange import Exchange
 from .hangup import watch_for_hangup
 from .relay import (
@@ -106,7 +106,7 @@ def passthrough(subpath: str) -> Response:
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body.decode("utf-8"))
+        payload = loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise InvalidRequest("The request body is not valid UTF-8.") from None
     except RecursionError:
