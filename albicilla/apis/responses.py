@@ -55,7 +55,9 @@ class ResponsesStream(SSEStream):
     def response(self) -> dict[str, Any]:
         """The terminal response (its empty `output` filled in), else snapshot + items, no usage."""
         if self._final is not None:
-            result = copy.deepcopy(self._final)
+            # Nothing changes the state after the terminal event (see on_event): a shallow copy
+            # is as safe as the deep copy a response still in progress needs, at a fraction.
+            result = dict(self._final)
             if not result.get("output"):
                 result["output"] = self._items.output()
             return result
