@@ -1,4 +1,4 @@
-"""Side-by-side proxy benchmarks: direct, floor, Albicilla (and LiteLLM), as ratios to the floor.
+"""Side-by-side proxy benchmarks: direct, the two floors, Albicilla (and LiteLLM), as ratios.
 
     bench/run proxy                      # installs nginx and wrk if missing, then runs this
     uv run python bench/bench_proxy.py [--phases 1,2,3,4,5] [--apis chat,responses,messages]
@@ -6,7 +6,10 @@
 
 The floor (bench/floor_proxy.py) is the same gunicorn gevent stack doing nothing but forwarding
 through one pooled `requests` adapter: what Albicilla costs beyond it is what its features cost,
-so every phase is reported as Albicilla / floor. Each phase runs for each logged API
+so every phase is reported as Albicilla / floor. The logging floor (bench/logging_floor.py) is a
+minimal Flask view that also parses once and appends one record under flock: the limit for a
+proxy that logs, and the goals are set against it (Albicilla / logging floor). Each phase runs
+for each logged API
 (/v1/chat/completions, /v1/responses, /v1/messages), every target measured back to back, the
 order rotated every round:
   1  added latency (over direct), non-streaming, 1 connection (wrk -c1 --latency): p50 and p99
@@ -16,8 +19,9 @@ order rotated every round:
   3  added time to first token on a slow stream (sequential raw-socket client): median, p99
   4  50-chunk SSE streams, 32 connections: rate, and every record rebuilt correctly
   5  many concurrent slow streams (1,000 x a token every 100 ms for 20 s, dealt over the three
-     APIs), through the floor then Albicilla: all complete, all logged with the right content,
-     CPU per relayed chunk, RSS and open sockets of each gunicorn worker (how evenly they split)
+     APIs), through the floor, the logging floor, then Albicilla: all complete, all logged
+     with the right content, CPU per relayed chunk, RSS and open sockets of each gunicorn
+     worker (how evenly they split)
 Albicilla runs as `gunicorn wsgi:app` and the floor as `gunicorn floor_proxy:app`, both with 2
 gevent workers under the repository's gunicorn.conf.py, configured by PROXY_* only.
 LiteLLM is included for chat when its separate virtual environment exists
@@ -91,6 +95,7 @@ class Bench:
         self.litellm: servers.Server | None = None
         self.warmups: dict[str, list[dict]] = {}
         self.pairs: dict[str, tuple[servers.Server, servers.Server]] = {}
+        self.logging_floors: dict[str, servers.Server] = {}  # by base, as pairs
 
     # -- servers ----------------------------------------------------------------------------
 
@@ -129,23 +134,31 @@ class Bench:
         return self.upstream.url + ("" if self.args.smoke else "/sse")
 
     def proxies(self, base: str, tag: str) -> tuple[servers.Server, servers.Server]:
-        """The floor and Albicilla in front of `base`, started together on first use and shared
-        by the phases using the same upstream (counts and checks are per endpoint and kind)."""
+        """The floor and Albicilla in front of `base`, started together (with the logging floor)
+        on first use and shared by the phases using the same upstream (counts and checks are
+        per endpoint and kind)."""
         if base not in self.pairs:
             floor = self.stack.enter_context(servers.floor(
                 base + "/v1", self.workdir, name=f"floor-{tag}", wait=False))
+            logging_floor = self.stack.enter_context(servers.logging_floor(
+                base + "/v1", self.workdir, name=f"logfloor-{tag}", wait=False))
             proxy = self.stack.enter_context(servers.albicilla(
                 base + "/v1", self.workdir, name=f"albicilla-{tag}", wait=False,
                 repo=self.args.albicilla_repo))
             servers.wait_ready(floor)
+            servers.wait_ready(logging_floor)
             servers.wait_ready(proxy)
             self.pairs[base] = (floor, proxy)
+            self.logging_floors[base] = logging_floor
         return self.pairs[base]
 
     def targets(self, api: str, upstream: servers.Server, base: str, floor: servers.Server,
                 proxy: servers.Server, litellm_model: str | None) -> list[Target]:
         path = api_bodies.API[api].path
+        logging_floor = next(lf for b, lf in self.logging_floors.items()
+                             if self.pairs[b][0] is floor)
         found = [("direct", base + path, upstream), ("floor", floor.url + path, floor),
+                 ("logfloor", logging_floor.url + path, logging_floor),
                  ("albicilla", proxy.url + path, proxy)]
         if self.litellm and litellm_model and api == "chat":
             found.append(("litellm", self.litellm.url + path, self.litellm))
@@ -400,7 +413,9 @@ class Bench:
             floor, proxy = self.proxies(up.url, "streams")
             say(f"[5 streams] {a.streams} streams x {tokens} tokens every "
                 f"{a.stream_interval:g}s, dealt over {', '.join(self.apis())}")
-            for name, server in (("floor", floor), ("albicilla", proxy)):
+            logging_floor = self.logging_floors[up.url]
+            for name, server in (("floor", floor), ("logfloor", logging_floor),
+                                 ("albicilla", proxy)):
                 group[name] = self.many_streams(name, server, tokens)
             expected = api_bodies.expected_content(tokens)
             records = read_records(proxy.log_root)
@@ -415,7 +430,8 @@ class Bench:
                 say(f"[5 streams] {api}: {sent} streams, {check['records']} records, "
                     f"{check['correct']} rebuilt correctly -> "
                     f"{verdict(check['ok'], check['logging'])}")
-            group["ok"] = (group["floor"]["ok"] and group["albicilla"]["ok"]
+            group["ok"] = (group["floor"]["ok"] and group["logfloor"]["ok"]
+                           and group["albicilla"]["ok"]
                            and all(v["ok"] for v in group["records"].values()))
 
     def many_streams(self, name: str, server: servers.Server, tokens: int) -> dict:
@@ -586,7 +602,8 @@ def main(argv: list[str] | None = None) -> int:
             restarts = log.count("] died")
             bench.results["litellm_worker_restarts"] = restarts
             say(f"\nLiteLLM workers restarted by their supervisor during the run: {restarts}")
-    say("\n## summary: Albicilla as a ratio to the floor (the same stack, only forwarding)\n")
+    say("\n## summary: Albicilla as a ratio to the floor (the same stack, only forwarding) and to "
+        "the logging floor (a minimal Flask view that forwards, parses once, logs once)\n")
     for row in table(bench.results, args):
         say(row)
     if args.json:

@@ -264,6 +264,25 @@ def floor(upstream_endpoint: str, workdir: Path, *, workers: int = 2, name: str 
         yield server
 
 
+@contextmanager
+def logging_floor(upstream_endpoint: str, workdir: Path, *, workers: int = 2,
+                  name: str = "logging-floor", repo: Path = ROOT,
+                  wait: bool = True) -> Iterator[Server]:
+    """The logging floor (bench/logging_floor.py) under the repository's gunicorn.conf.py: a
+    minimal Flask view that forwards, parses once and appends one record per exchange."""
+    port = free_port()
+    log_root = workdir / f"{name}-{port}-logs"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROXY_")}
+    env.update(PROXY_UPSTREAM_ENDPOINT=upstream_endpoint, PROXY_PORT=str(port),
+               PROXY_LOG_ROOT=str(log_root), PROXY_WORKERS=str(workers),
+               PROXY_HOST="127.0.0.1")
+    argv = [str(Path(sys.executable).parent / "gunicorn"), "--pythonpath", str(BENCH),
+            "logging_floor:app"]
+    with _running(name, argv, workdir, port, env=env, cwd=repo, wait=wait) as server:
+        server.log_root = log_root
+        yield server
+
+
 def litellm_available(venv: Path | None) -> bool:
     return venv is not None and (venv / "bin" / "litellm").is_file()
 

@@ -33,7 +33,7 @@ API_NAMES = ("chat", "responses", "messages")
 def test_every_phase_runs_for_every_api_without_nginx_or_wrk(tmp_path):
     results, output = run_bench(tmp_path, "--smoke")
     for api in API_NAMES:
-        for target in ("direct", "floor", "albicilla"):
+        for target in ("direct", "floor", "logfloor", "albicilla"):
             assert results["latency_c1"][api][target]["rps"] > 0, (api, target)
             assert results["throughput_c64"][api][target]["errors"] == 0, (api, target)
             assert results["ttft"][api][target]["n"] == 5, (api, target)
@@ -47,11 +47,13 @@ def test_every_phase_runs_for_every_api_without_nginx_or_wrk(tmp_path):
     assert results["sse50_c32"]["chat"]["records"]["correct"] > 0
     many = results["many_streams"]
     assert many["ok"] and many["floor"]["complete"] == many["albicilla"]["complete"] == 21
+    assert many["logfloor"]["complete"] == 21
     assert many["records"]["chat"]["correct"] == 7
     assert len(many["albicilla"]["workers"]) == 2
     assert all(w["vmhwm_mb"] > 0 for w in many["albicilla"]["workers"])
     assert "| 1 | chat | latency median, 1 conn. (ms, added) |" in output
     assert "| 2 | messages | requests/s, 8 connections |" in output
+    assert "| Albicilla / floor | Albicilla / logging floor | goal |" in output
 
 
 def test_nginx_and_wrk_runs_at_tiny_sizes(tmp_path):
@@ -80,4 +82,8 @@ def test_the_rebuild_bench_times_every_api(tmp_path):
     assert done.returncode == 0, done.stderr[-4000:]
     rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()[2:]}
     assert sorted(rows) == sorted(API_NAMES)
-    assert all(len(row) == 4 and int(row[0]) >= 5 for row in rows.values())
+    assert all(len(row) == 5 and int(row[0]) >= 5 for row in rows.values())
+    # The last column is the goal's measure: rebuild / one json.loads of the joined events.
+    for row in rows.values():
+        ratio = float(row[4].removesuffix("x"))
+        assert abs(ratio - float(row[1]) / float(row[3])) <= 0.5 + 0.1 * ratio, row

@@ -213,6 +213,28 @@ def test_stream_is_relayed_and_rebuilt(client, upstream, log_root):
     assert (log_root / record["timestamp"][:10] / "agent-1.jsonl").exists()
 
 
+@pytest.mark.parametrize("cut", [False, True], ids=["whole", "without-done"])
+def test_a_stream_is_rebuilt_and_judged_once_for_its_one_record(client, upstream, log_root,
+                                                                 monkeypatch, cut):
+    from albicilla.apis.chat import ChatStream
+
+    calls = {"response": 0, "outcome": 0}
+    for name in calls:
+        original = getattr(ChatStream, name)
+
+        def counted(self, _original=original, _name=name):
+            calls[_name] += 1
+            return _original(self)
+
+        monkeypatch.setattr(ChatStream, name, counted)
+    body = SSE.split(b": keep-alive")[0] if cut else SSE
+    upstream.post(CHAT_URL, body=body, content_type="text/event-stream")
+    assert post_chat(client, {**REQUEST, "stream": True}).data == body
+    [record] = read_records(log_root)
+    assert record["complete"] is not cut
+    assert calls == {"response": 1, "outcome": 1}
+
+
 def test_stream_without_done_or_finish_reason_is_incomplete(client, upstream, log_root):
     cut = SSE.split(b": keep-alive")[0]
     upstream.post(CHAT_URL, body=cut, content_type="text/event-stream")

@@ -26,9 +26,8 @@ class ChatStream(StreamRebuilder):
             return "upstream error event"
         if self.done:
             return None
-        choices = self.completion().get("choices") or []
         # Some servers never send [DONE]: a stream whose every choice has ended is whole.
-        if choices and all(choice.get("finish_reason") for choice in choices):
+        if self.every_choice_finished():
             return None
         return "upstream stream ended without [DONE]"
 

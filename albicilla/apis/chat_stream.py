@@ -194,6 +194,11 @@ class StreamRebuilder(SSEStream):
         return self._error
 
 
+    def every_choice_finished(self) -> bool:
+        """Some choice came and each has a finish_reason (read without rebuilding anything)."""
+        choices = self._choices.values()
+        return bool(choices) and all(choice.finish_reason for choice in choices)
+
     def completion(self) -> dict[str, Any]:
         head = self._head
         result = {"id": head["id"], "object": "chat.completion", "created": head["created"],

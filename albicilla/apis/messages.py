@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import ProxyError
+from ..jsonio import dumps
 from .messages_stream import MessageAccumulator
 from .sse import SSEStream, parse_data
 
@@ -72,9 +73,9 @@ class MessagesStream(SSEStream):
         half event); complete data lines still waiting are dispatched first, as sent.
         """
         error = {"type": "timeout_error" if timeout else "api_error", "message": message}
-        data = json.dumps({"type": "error", "error": error}, separators=(",", ":"))
+        data = dumps({"type": "error", "error": error})
         tail = self._tail if self._sse.closed else self._sse.unfinished_tail()
-        return tail + b"event: error\ndata: " + data.encode() + b"\n\n"
+        return tail + b"event: error\ndata: " + data + b"\n\n"
 
     def on_event(self, event: str, data: str) -> None:
         try:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-import json
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import ProxyError
+from ..jsonio import dumps
 from .responses_stream import DELTAS, DONES, PARTS, OutputItems
 from .sse import SSEStream, parse_data
 
@@ -55,7 +55,9 @@ class ResponsesStream(SSEStream):
     def response(self) -> dict[str, Any]:
         """The terminal response (its empty `output` filled in), else snapshot + items, no usage."""
         if self._final is not None:
-            result = copy.deepcopy(self._final)
+            # Nothing changes the state after the terminal event (see on_event): a shallow copy
+            # is as safe as the deep copy a response still in progress needs, at a fraction.
+            result = dict(self._final)
             if not result.get("output"):
                 result["output"] = self._items.output()
             return result
@@ -92,11 +94,11 @@ class ResponsesStream(SSEStream):
                         usage=None)
         sequence = 0 if self._sequence is None else self._sequence + 1
         event = {"type": "response.failed", "sequence_number": sequence, "response": response}
-        data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+        data = dumps(event)
         # The blank lines first end an event the upstream left without its blank line (a CR
         # or LF cut off), so that ours is not read as more lines of it; at an event's end they
         # are empty events, which SSE readers skip.
-        return b"\n\nevent: response.failed\ndata: " + data.encode() + b"\n\n"
+        return b"\n\nevent: response.failed\ndata: " + data + b"\n\n"
 
 
     def on_event(self, event: str, data: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .record_json import RECORD_JSON
+from ..jsonio import loads_for_record
 
 # A line still waiting for its line break, and the data lines of an event not yet ended, are
 # held in memory: a broken upstream that never sends a line break must not grow them without end.
@@ -16,22 +16,12 @@ _LINE_COST = 64
 _BOM = b"\xef\xbb\xbf"
 # A hostile or broken upstream must not grow a record without bound through notes.
 MAX_NOTES = 20
-_JSON = RECORD_JSON  # NaN, Infinity and overflowing floats read as null, as everywhere
-_scan_json = _JSON.scan_once
 
 
 def parse_data(data: str) -> Any:
-    """An event's data as JSON, exactly as `loads_for_record` reads it (ValueError when it is
-    not JSON; NaN, Infinity and overflowing floats read as null). The usual event, one value
-    with no whitespace around it, skips decode's two regular-expression passes: a third of the
-    cost per event."""
-    try:
-        value, end = _scan_json(data, 0)
-    except StopIteration:  # whitespace before the value, or none: decode says which
-        return _JSON.decode(data)
-    if end != len(data):  # whitespace after it, or more than one value
-        return _JSON.decode(data)
-    return value
+    """An event's data as JSON, read by the records' rule (`jsonio.loads_for_record`: NaN,
+    Infinity and overflowing floats as null); ValueError when it is not JSON."""
+    return loads_for_record(data)
 
 
 class SSEDecoder:

@@ -11,10 +11,10 @@ up to the first remembered one. Memory stays bounded by the LRU and the index, n
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from typing import Any
 
+from ..jsonio import loads
 from ..logs.tree import iter_lines, line_at
 
 # Items held by remembered histories (a chain's histories share their items; a client that
@@ -129,6 +129,6 @@ class ResponseChains:
 
 def _parts_of_line(line: bytes) -> tuple[str, list[Any], list[Any], Any] | None:
     try:
-        return parent_parts(json.loads(line))
+        return parent_parts(loads(line))
     except (ValueError, RecursionError):  # damaged lines are reported by the main pass
         return None

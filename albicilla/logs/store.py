@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from ..jsonio import dumps_line
 
 # How long a writer waits for another process's lock before appending without it (an O_APPEND
 # write of one line is still never interleaved on a local filesystem).
@@ -26,13 +27,9 @@ _PROBE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOE
 
 
 def serialize_record(record: dict[str, Any]) -> bytes:
-    """The whole line, built before any lock is taken."""
-    try:
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-        return text.encode("utf-8") + b"\n"
-    except UnicodeEncodeError:
-        # Lone surrogates from a client's JSON are not UTF-8; escaped JSON keeps them exactly.
-        return json.dumps(record, separators=(",", ":")).encode("ascii") + b"\n"
+    """The whole line, built before any lock is taken (lone surrogates from a client's JSON
+    are not UTF-8: such a record is written escaped, which keeps them exactly)."""
+    return dumps_line(record)
 
 
 class LogStore:

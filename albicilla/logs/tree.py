@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 
 import zstandard
 
+from ..jsonio import loads as json_loads
 from .zst import Frame, FrameLines, frame_bytes, line_in_frame
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
@@ -93,7 +94,7 @@ def iter_records(
     """Yield `(line number, record)` for every line that is a JSON object; report the others.
 
     A `.jsonl.zst` path is read frame by frame, its lines numbered across frames; a frame that
-    does not decode is reported as one damaged line. One `json.loads` per line and nothing else
+    does not decode is reported as one damaged line. One `jsonio.loads` per line and nothing else
     on the happy path: a damaged line is only examined after it failed to parse.
     """
     with open(path, "rb") as handle:
@@ -114,7 +115,7 @@ def _numbered_frames(frames: FrameLines, first: int) -> Iterator[tuple[int, byte
 def _records(
     lines: Iterable[tuple[int, bytes | str]], on_damage: Callable[[int, str], None]
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    loads = json.loads
+    loads = json_loads
     for number, line in lines:
         if type(line) is str:  # a damaged zstd frame, already described
             on_damage(number, line)

@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 import requests
 
 from ..apis import ApiStream
-from ..apis.record_json import loads_for_record
 from ..errors import ProxyError, UpstreamErrorPage, UpstreamInvalidResponse
+from ..jsonio import loads_for_record
 from .exchange import SHUTDOWN_REASON, Exchange
 from .hangup import ClientGone, WorkerStopping, stopper
 from .upstream import UpstreamBroken, client_headers, iter_body, read_body
@@ -121,8 +121,10 @@ def relay_stream(
     headers += STREAM_HEADERS
 
     def record(error: str | None) -> None:
+        # The response is rebuilt (for Responses: deep-copied) only for the one record written.
         stop_watching()
-        exchange.finish(response=stream.response(), complete=error is None, error=error)
+        if not exchange.finished:
+            exchange.finish(response=stream.response(), complete=error is None, error=error)
 
     def relay() -> Iterator[bytes]:
         # Records are written before the client's last byte (the chunk with the terminal event):
@@ -132,15 +134,18 @@ def relay_stream(
             for chunk in iter_body(upstream_response, decode=True):
                 stream.feed(chunk)
                 if stream.finished and not exchange.finished:
-                    record(stream.outcome())
+                    error = stream.outcome()
+                    record(error)
                 yield chunk
             stream.close()
-            error = stream.outcome()
-            record(error)
+            if not exchange.finished:
+                error = stream.outcome()
+                record(error)
         except UpstreamBroken as broken:
             stream.close()
             if stream.finished:  # a break after the terminal event loses nothing
-                error = stream.outcome()
+                if not exchange.finished:
+                    error = stream.outcome()
                 return
             error = broken.reason
             record(error)

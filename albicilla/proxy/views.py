@@ -9,8 +9,8 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.wsgi import get_input_stream
 
 from ..apis import LOGGED_APIS, LoggedApi
-from ..apis.record_json import loads_for_record
 from ..errors import InvalidRequest, NotFound, PayloadTooLarge, ProxyError, UnsupportedMediaType
+from ..jsonio import loads_for_record
 from .exchange import Exchange
 from .hangup import watch_for_hangup
 from .relay import (
