@@ -8,9 +8,9 @@ trailing empty part, other parts whole, candidates interleaved, `finishReason` a
 as SSE and `:streamGenerateContent` as a JSON array sent piece by piece. A model named
 `case-<name>` plays `CASES[name]`; any other plays a one-tool agent for Gemini CLI (calls
 `run_shell_command` when offered, then a final text; the router call, which asks for JSON, gets
-a complexity score). `cut-<name>` breaks the connection halfway through the stream, and
+a complexity score; each agent answer has its own `responseId`). `cut-<name>` breaks the connection halfway through the stream, and
 `error-<name>` sends an error object after the first chunk; `slow-<name>` waits 3 s first.
-`GET /_requests` lists what came.
+`GET /_requests` lists what came, each with the `answer` its reply stands for.
 Run: `python -m tests.support.fake_gemini --port N`.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import json
 import threading
 import time
@@ -38,6 +39,7 @@ USAGE = {
     "thoughtsTokenCount": 7,
 }
 SAFE = [{"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "NEGLIGIBLE"}]
+_agent_ids = itertools.count(1)
 STREAM_ERROR = {
     "error": {"code": 500, "message": "An internal error has occurred.", "status": "INTERNAL"}
 }
@@ -239,6 +241,10 @@ def _offers(body: Json, name: str) -> bool:
 
 def agent_turn(body: Json) -> Json:
     """A tool call first, a final text after a functionResponse; JSON for the router call."""
+    return {**_agent_answer(body), "responseId": f"resp-agent-{next(_agent_ids)}"}
+
+
+def _agent_answer(body: Json) -> Json:
     config = body.get("generationConfig") or {}
     if config.get("responseMimeType") == "application/json":
         text = json.dumps({"complexity_reasoning": "A small task.", "complexity_score": 10})
@@ -302,8 +308,9 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         path, _, query = self.path.partition("?")
         body = json.loads(raw or b"{}")
+        entry: Json = {"path": self.path, "headers": dict(self.headers), "body": body}
         with self.server.lock:
-            self.server.log.append({"path": self.path, "headers": dict(self.headers), "body": body})
+            self.server.log.append(entry)
         model, _, method = path.rpartition("/")[2].partition(":")
         if method == "countTokens":
             return self._send(200, "application/json", [b'{"totalTokens": 5}'])
@@ -314,6 +321,7 @@ class Handler(BaseHTTPRequestHandler):
             answer = CASES[name]
         else:
             kind, answer = "agent", agent_turn(body)
+        entry["answer"] = answer
         if method == "generateContent":
             return self._send(200, "application/json", [json.dumps(answer).encode()])
         items = chunks(answer)
