@@ -2,8 +2,9 @@
 their logs.
 
 Claude Code and Codex talk to `support.fake_model`, Gemini CLI to `support.fake_gemini` (the
-proxy's `PROXY_GEMINI_ENDPOINT`). The agents come from `node_modules/.bin` under `$ALBICILLA_AGENTS` or the repo's `.agents`
-(`.ci/install-agents` fills it); without them these tests skip and say so. The agents get an
+proxy's `PROXY_GEMINI_ENDPOINT`). The agents come from `node_modules/.bin` under
+`$ALBICILLA_AGENTS` or the repo's `.agents` (`.ci/install-agents` fills it); without them these
+tests skip and say so. The agents get an
 empty HOME, fake keys and a local sink as their HTTP(S) proxy, so nothing leaves 127.0.0.1.
 """
 

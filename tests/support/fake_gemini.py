@@ -8,8 +8,9 @@ trailing empty part, other parts whole, candidates interleaved, `finishReason` a
 as SSE and `:streamGenerateContent` as a JSON array sent piece by piece. A model named
 `case-<name>` plays `CASES[name]`; any other plays a one-tool agent for Gemini CLI (calls
 `run_shell_command` when offered, then a final text; the router call, which asks for JSON, gets
-a complexity score; each agent answer has its own `responseId`). `cut-<name>` breaks the connection halfway through the stream, and
-`error-<name>` sends an error object after the first chunk; `slow-<name>` waits 3 s first.
+a complexity score; each agent answer has its own `responseId`). `cut-<name>` breaks the
+connection halfway through the stream, and `error-<name>` sends an error object after the first
+chunk; `slow-<name>` waits 3 s first.
 `GET /_requests` lists what came, each with the `answer` its reply stands for.
 Run: `python -m tests.support.fake_gemini --port N`.
 """
