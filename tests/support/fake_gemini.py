@@ -8,9 +8,9 @@ trailing empty part, other parts whole, candidates interleaved, `finishReason` a
 as SSE and `:streamGenerateContent` as a JSON array sent piece by piece. A model named
 `case-<name>` plays `CASES[name]`; any other plays a one-tool agent for Gemini CLI (calls
 `run_shell_command` when offered, then a final text; the router call, which asks for JSON, gets
-a complexity score; each agent answer has its own `responseId`). `cut-<name>` breaks the
-connection halfway through the stream, and `error-<name>` sends an error object after the first
-chunk; `slow-<name>` waits 3 s first.
+a complexity score; an agent answer's `responseId` is a hash of its request). `cut-<name>`
+breaks the connection halfway through the stream, and `error-<name>` sends an error object after
+the first chunk; `slow-<name>` waits 3 s first.
 `GET /_requests` lists what came, each with the `answer` its reply stands for.
 Run: `python -m tests.support.fake_gemini --port N`.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import itertools
+import hashlib
 import json
 import threading
 import time
@@ -40,7 +40,6 @@ USAGE = {
     "thoughtsTokenCount": 7,
 }
 SAFE = [{"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "NEGLIGIBLE"}]
-_agent_ids = itertools.count(1)
 STREAM_ERROR = {
     "error": {"code": 500, "message": "An internal error has occurred.", "status": "INTERNAL"}
 }
@@ -242,7 +241,8 @@ def _offers(body: Json, name: str) -> bool:
 
 def agent_turn(body: Json) -> Json:
     """A tool call first, a final text after a functionResponse; JSON for the router call."""
-    return {**_agent_answer(body), "responseId": f"resp-agent-{next(_agent_ids)}"}
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+    return {**_agent_answer(body), "responseId": f"resp-agent-{digest}"}
 
 
 def _agent_answer(body: Json) -> Json:
