@@ -225,6 +225,7 @@ def test_no_secret_reaches_the_log_tree_or_the_process_logs(upstream, tmp_path):
 
 MESSAGES_PATH = "/v1/messages"
 RESPONSES_PATH = "/v1/responses"
+GEMINI_PATH = "/v1beta/models/m:streamGenerateContent?alt=sse"
 HOSTILE_IDS = [
     "../escape", "../../../../../../tmp/escaped", "/etc/passwd", "/tmp/absolute", ".", "..", "...",
     "./.", "a/../../b", "a\\..\\..\\b", "C:\\Windows\\x", "nul\u0000byte", "\u0000", "x" * 5000,
@@ -328,13 +329,15 @@ def test_symlinks_in_the_log_tree_are_never_followed(upstream, tmp_path):
 
 def test_no_request_reaches_any_host_but_the_configured_upstream(upstream, tmp_path):
     log_root = tmp_path / "logs"
-    # The Anthropic upstream is configured apart (the same fake server, by another name).
+    # The Anthropic and Gemini upstreams are configured apart (the same fake, by another name).
     anthropic_up = upstream.url.replace("127.0.0.1", "localhost")
     with watched_server() as evil, gunicorn(upstream.url, log_root, tmp_path, workers=2,
-                                            PROXY_ANTHROPIC_ENDPOINT=anthropic_up) as proxy:
+                                            PROXY_ANTHROPIC_ENDPOINT=anthropic_up,
+                                            PROXY_GEMINI_ENDPOINT=anthropic_up) as proxy:
         pids = worker_pids(proxy)
         other = f"127.0.0.1:{evil.port}"
         body = json.dumps({"model": "m", "messages": MESSAGES, "user": "tricks"}).encode()
+        gbody = json.dumps({"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}).encode()
         json_headers = {"Content-Type": "application/json"}
         attempts = [
             http("GET", f"http://{other}/v1/models", {"Host": other}),
@@ -370,6 +373,25 @@ def test_no_request_reaches_any_host_but_the_configured_upstream(upstream, tmp_p
             http("POST", f"{MESSAGES_PATH}/..%2f..%2f{other}", json_headers, body),
             http("POST", f"{MESSAGES_PATH}//{other}/v1/messages", json_headers, body),
             http("POST", RESPONSES_PATH, {**json_headers, "X-Forwarded-Host": other}, body),
+            # Gemini's paths: the model is a path segment, the method follows a ':'.
+            http("POST", f"http://{other}{GEMINI_PATH}", {**json_headers, "Host": other}, gbody),
+            http("POST", GEMINI_PATH, {**json_headers, "Host": other}, gbody),
+            http("POST", GEMINI_PATH + f"&url=http://{other}/&key=k", json_headers, gbody),
+            http("POST", GEMINI_PATH, {**json_headers, "X-Forwarded-Host": other,
+                                       "Forwarded": f"host={other}"}, gbody),
+            http("POST", f"/v1beta/../{other}/v1beta/models/m:generateContent", json_headers,
+                 gbody),
+            http("POST", "/v1beta/models/..%2f..%2fadmin:generateContent", json_headers, gbody),
+            http("POST", f"/v1beta/models/%2F%2F{other}%2Fm:generateContent", json_headers,
+                 gbody),
+            http("POST", f"/v1beta//{other}/v1beta/models/m:generateContent", json_headers,
+                 gbody),
+            http("POST", f"/v1beta/models/http://{other}/m:streamGenerateContent?alt=sse",
+                 json_headers, gbody),
+            http("POST", f"/v1beta/models/m@{other}:generateContent", json_headers, gbody),
+            http("POST", f"/v1/models/..%2F..%2F{other}:generateContent", json_headers, gbody),
+            http("GET", f"/v1beta/models/%2E%2E/%2E%2E/{other}"),
+            http("GET", f"//{other}/v1beta/models"),
         ]
         clear_upstream(upstream)
         answers = [raw_exchange(proxy.port, attempt) for attempt in attempts]
@@ -380,6 +402,9 @@ def test_no_request_reaches_any_host_but_the_configured_upstream(upstream, tmp_p
             body))
         passed_redirect = raw_exchange(proxy.port, http(
             "GET", "/v1/models", {"X-Scenario": f"redirect?to=http://{other}/v1/models"}))
+        gemini_redirect = raw_exchange(proxy.port, http(
+            "POST", GEMINI_PATH,
+            {**json_headers, "X-Scenario": f"redirect?to=http://{other}/v1beta/x"}, gbody))
         assert_still_serving(proxy, pids)
         seen = upstream_requests(upstream)
     assert (evil.connections, evil.received) == (0, b"")
@@ -388,10 +413,15 @@ def test_no_request_reaches_any_host_but_the_configured_upstream(upstream, tmp_p
     assert assert_openai_error(chat_redirect, 502)["code"] == "upstream_invalid_response"
     assert status_of(passed_redirect) == 302
     assert f"Location: http://{other}/v1/models".encode() in passed_redirect
+    # A logged Gemini call answered with a redirect is not followed: a Google-shaped 502.
+    assert status_of(gemini_redirect) == 502, gemini_redirect[:300]
+    error = json.loads(gemini_redirect.split(b"\r\n\r\n", 1)[1])["error"]
+    assert (error["code"], error["status"]) == (502, "UNAVAILABLE")
     assert seen
+    assert any(call["path"].startswith("/v1beta/models/") for call in seen)
     for call in seen:
         path = unquote(call["path"].split("?")[0])
-        assert path.startswith("/v1/"), call["path"]
+        assert path.startswith(("/v1/", "/v1beta/")), call["path"]
         assert ".." not in path.split("/"), call["path"]
 
 

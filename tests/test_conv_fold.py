@@ -372,3 +372,34 @@ def test_a_long_loop_folds_to_one_line_with_every_message(tmp_path: Path) -> Non
         history += [reply, result(f"call_{step}", f"contents of f{step}.py")]
     records.append(record(list(history), DONE))
     assert convert_session(tmp_path, records) == [line([*history, DONE])]
+
+
+def report_of(tmp_path: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """`--report` of converting one session of `records`."""
+    convert_session(tmp_path, records)
+    report = tmp_path / "report.json"
+    argv = ["--logs", str(tmp_path / "logs"), "--output", str(tmp_path / "again")]
+    assert main([*argv, "--report", str(report)]) == 0
+    return json.loads(report.read_text(encoding="utf-8"))["records"]
+
+
+def run(call_id: str) -> list[dict[str, Any]]:
+    """One agent run: a tool call, its result, the final answer."""
+    read = assistant_calls(call(call_id, "read_file", '{"path": "a.py"}'))
+    return [record([SYSTEM, TASK], read), record([SYSTEM, TASK, read, result(call_id, "x")], DONE)]
+
+
+def test_runs_that_differ_only_in_tool_call_ids_fold_and_the_report_counts_them(
+    tmp_path: Path,
+) -> None:
+    # The second run's two records meet the first run's messages with other ids: the reply of
+    # its first record and the resent call and result of its second.
+    counts = report_of(tmp_path, [*run("call_1"), *run("call_9")])
+    assert (counts["used"], counts["id_only_folds"]) == (4, 2)
+    lines = (tmp_path / "out" / "conversations.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1
+
+
+def test_the_same_run_twice_with_the_same_ids_counts_no_id_only_fold(tmp_path: Path) -> None:
+    counts = report_of(tmp_path, [*run("call_1"), *run("call_1")])
+    assert (counts["used"], counts["id_only_folds"]) == (4, 0)

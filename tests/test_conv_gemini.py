@@ -5,7 +5,9 @@ carries a placeholder signature) folded into one tool-calling conversation in ev
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from conv_support import fold_logs, write_logs
@@ -202,3 +204,33 @@ def test_every_format_writes_the_gemini_session(tmp_path, fmt):
     assert "echo hi" in text and "Again done." in text
     report = json.loads((tmp_path / "report.json").read_text())
     assert "repeated tool result" in json.dumps(report)
+
+
+REAL_GEMINI = Path(__file__).parent / "fixtures" / "real_agents" / "2026-12-06"
+
+
+@pytest.mark.parametrize("fmt", ["json_tool_call", "native", "hf"])
+def test_the_captured_gemini_cli_session_folds_into_one_loop_and_two_router_lines(
+    tmp_path: Path, fmt: str
+) -> None:
+    """Gemini CLI 0.61.0 for real (tests/fixtures/real_agents): `-p` with one tool call, then
+    `--resume latest` with another; a router call before each prompt."""
+    logs = tmp_path / "logs"
+    shutil.copytree(REAL_GEMINI, logs / REAL_GEMINI.name)
+    report = tmp_path / "report.json"
+    argv = ["--logs", str(logs), "--output", str(tmp_path / "out"), "--format", fmt]
+    assert main([*argv, "--report", str(report)]) == 0
+    lines = (tmp_path / "out" / REAL_GEMINI.name / "gem-session-resumed.jsonl").read_text()
+    conversations = [json.loads(line)["messages"] for line in lines.splitlines()]
+    routers = [c for c in conversations if "complexity_score" in c[-1]["content"]]
+    assert len(routers) == 2 and len(conversations) == 3
+    (loop,) = [c for c in conversations if c not in routers]
+    text = json.dumps(loop)
+    assert "say hi, then run echo" in text and "now say bye" in text
+    assert [m["role"] for m in loop].count("tool") == 2  # the repeated result once
+    assert loop[-1]["content"] == "Done: the tool printed hello-from-tool."
+    counts = json.loads(report.read_text())["records"]
+    # The resumed router call and both resumed main calls repeat the earlier result; the call
+    # sent without an id comes back with the client's, once per tool call.
+    assert counts["dropped_items"] == {"repeated tool result": 3}
+    assert (counts["read"], counts["used"], counts["id_only_folds"]) == (6, 6, 2)

@@ -205,6 +205,7 @@ RECORDS = {
     "damaged_lines": 1,
     "folded": 1,
     "folded_share": 0.1429,
+    "id_only_folds": 0,
     "by_endpoint": {"/v1/chat/completions": 9},
     "dropped_items": {},  # a chat-only corpus: nothing without a chat form
 }

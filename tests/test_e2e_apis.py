@@ -1,4 +1,5 @@
-"""`/v1/responses` and `/v1/messages` through a real gunicorn, driven by the official SDKs: every
+"""`/v1/responses`, `/v1/messages` and Gemini's `streamGenerateContent` through a real gunicorn,
+driven by the official SDKs (Gemini by raw requests; tests/test_e2e_gemini.py has its SDK): every
 guarantee the chat endpoint has (one line per exchange, written before the client's last byte,
 cuts relayed as cuts, the proxy's own errors in each API's shape, hangups, SIGTERM, sessions,
 no header value stored) holds for them too."""
@@ -32,10 +33,12 @@ from support.procs import (
     wait_records,
 )
 from support.sdk_oracles import responses_final, responses_partial
-from support.wire import CHAT, MESSAGES, RESPONSES, expected_content
+from support.wire import CHAT, GEMINI, GEMINI_LOGGED, MESSAGES, RESPONSES, expected_content
 
 pytestmark = pytest.mark.e2e
 NEW_APIS = [RESPONSES, MESSAGES]
+ALL_APIS = (CHAT, RESPONSES, MESSAGES, GEMINI)
+LOGGED = {CHAT: CHAT, RESPONSES: RESPONSES, MESSAGES: MESSAGES, GEMINI: GEMINI_LOGGED}
 KEY = "sk-ant-api03-" + "k" * 40
 
 
@@ -187,7 +190,13 @@ def test_read_timeout_mid_stream_ends_with_the_apis_own_error_frame(proxy, root)
                 stream.get_final_message()
     assert raised.value.body == {"type": "error", "error": {"type": "timeout_error",
                                                             "message": "upstream read timeout"}}
-    for name in (session, session2):
+    session3 = new_session()
+    answer = post(proxy, GEMINI, "stall?chunks=10&after=6&stall=3", session3)
+    assert answer.content.startswith(b"".join(wire.stream_events(10, endpoint=GEMINI)[:6]))
+    last = answer.content.rstrip().split(b"\n")[-1]
+    assert json.loads(last.removeprefix(b"data: ")) == {"error": {
+        "code": 504, "message": "upstream read timeout", "status": "DEADLINE_EXCEEDED"}}
+    for name in (session, session2, session3):
         [record] = wait_records(root, name)
         assert (record["complete"], record["error"]) == (False, "upstream read timeout")
 
@@ -295,7 +304,7 @@ def test_unreachable_upstreams_give_502_in_each_apis_shape(tmp_path):
 # --- clients that leave ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("endpoint", NEW_APIS)
+@pytest.mark.parametrize("endpoint", [*NEW_APIS, GEMINI])
 def test_client_gone_on_a_silent_upstream_ends_the_exchange_at_once(proxy, root, upstream,
                                                                    endpoint):
     session, tag = new_session(), uuid.uuid4().hex
@@ -307,7 +316,8 @@ def test_client_gone_on_a_silent_upstream_ends_the_exchange_at_once(proxy, root,
             f"X-Scenario: watch?chunks=100&delay=4&tag={tag}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n{body}".encode())
         received = b""
-        while b"\n\n" not in received:  # the first event, then four silent seconds
+        # The first event (Gemini ends its events with CRLF CRLF), then four silent seconds.
+        while not any(end in received.partition(b"\r\n\r\n")[2] for end in (b"\n\n", b"\r\n\r\n")):
             received += sock.recv(65536)
     left = time.monotonic()
     [record] = wait_records(root, session, timeout=3)
@@ -323,11 +333,11 @@ def test_client_gone_on_a_silent_upstream_ends_the_exchange_at_once(proxy, root,
 # --- many at once, and stopping ------------------------------------------------------------------
 
 
-def test_concurrent_streams_of_all_three_apis_into_one_session_leave_one_line_each(proxy, root):
-    session, count = new_session(), 90
+def test_concurrent_streams_of_all_four_apis_into_one_session_leave_one_line_each(proxy, root):
+    session, count = new_session(), 120
 
     def call(i: int) -> str:
-        endpoint = (CHAT, RESPONSES, MESSAGES)[i % 3]
+        endpoint = ALL_APIS[i % 4]
         body = wire.request_body(endpoint, f"n{i}", stream=True)
         with requests.post(proxy.url + endpoint, json=body, timeout=60, headers={
                 "X-Scenario": "stream?chunks=10&delay=0.01", "X-Session-Id": session}) as r:
@@ -337,8 +347,8 @@ def test_concurrent_streams_of_all_three_apis_into_one_session_leave_one_line_ea
         list(pool.map(call, range(count)))
     records = wait_records(root, session, count)
     assert all(r["complete"] and wire.text_of(r) == expected_content(10) for r in records)
-    by_endpoint = {e: sum(r["endpoint"] == e for r in records) for e in (CHAT, RESPONSES, MESSAGES)}
-    assert by_endpoint == {CHAT: 30, RESPONSES: 30, MESSAGES: 30}
+    by_endpoint = {e: sum(r["endpoint"] == LOGGED[e] for r in records) for e in ALL_APIS}
+    assert by_endpoint == dict.fromkeys(ALL_APIS, 30)
 
 
 def test_sigterm_lets_streams_of_every_api_finish(upstream, tmp_path):
@@ -357,7 +367,7 @@ def test_sigterm_lets_streams_of_every_api_finish(upstream, tmp_path):
 
     with gunicorn(upstream.url, log_root, tmp_path, workers=2,
                   PROXY_GRACEFUL_TIMEOUT="20") as proxy:
-        threads = [threading.Thread(target=slow, args=(e,)) for e in (CHAT, RESPONSES, MESSAGES)]
+        threads = [threading.Thread(target=slow, args=(e,)) for e in ALL_APIS]
         for thread in threads:
             thread.start()
         for _ in threads:
@@ -369,8 +379,9 @@ def test_sigterm_lets_streams_of_every_api_finish(upstream, tmp_path):
     last_responses_event = bodies[RESPONSES].rstrip().split("\n")[-1]
     assert last_responses_event.startswith('data: {"type": "response.completed"')
     assert bodies[MESSAGES].rstrip().endswith('data: {"type": "message_stop"}')
+    assert bodies[GEMINI].endswith(wire.stream_events(30, endpoint=GEMINI)[-1].decode())
     records = session_records(log_root, "stopping")
-    assert len(records) == 3
+    assert len(records) == 4
     assert all(r["complete"] and wire.text_of(r) == expected_content(30) for r in records)
 
 
@@ -455,9 +466,13 @@ def test_streams_still_open_at_the_graceful_deadline_get_the_apis_error_frame(up
             except anthropic.APIStatusError as exc:
                 outcomes[MESSAGES] = exc
 
+    def run_gemini() -> None:
+        outcomes[GEMINI] = post(proxy, GEMINI, scenario, "stopped").content
+
     with gunicorn(upstream.url, log_root, tmp_path, workers=1,
                   PROXY_GRACEFUL_TIMEOUT="3") as proxy:
-        threads = [threading.Thread(target=f) for f in (run_chat, run_responses, run_messages)]
+        threads = [threading.Thread(target=f)
+                   for f in (run_chat, run_responses, run_messages, run_gemini)]
         for thread in threads:
             thread.start()
         time.sleep(1.0)
@@ -472,8 +487,11 @@ def test_streams_still_open_at_the_graceful_deadline_get_the_apis_error_frame(up
     assert failed.response.error.message == "the proxy is shutting down"
     assert outcomes[MESSAGES].body == {"type": "error", "error": {
         "type": "api_error", "message": "the proxy is shutting down"}}
+    last = outcomes[GEMINI].rstrip().split(b"\n")[-1]
+    assert json.loads(last.removeprefix(b"data: ")) == {"error": {
+        "code": 503, "message": "the proxy is shutting down", "status": "UNAVAILABLE"}}
     records = session_records(log_root, "stopped")
-    assert sorted(r["endpoint"] for r in records) == sorted([CHAT, RESPONSES, MESSAGES])
+    assert sorted(r["endpoint"] for r in records) == sorted(LOGGED.values())
     for record in records:
         assert (record["complete"], record["error"]) == (False, "worker shutdown")
         assert wire.text_of(record).startswith("tok0 tok1 ")

@@ -23,6 +23,7 @@ import requests
 import responses
 
 from conftest import CHAT_URL
+from support import wire
 from support.need import missing
 from support.procs import (
     black_hole,
@@ -38,6 +39,8 @@ from support.wire import expected_content, stream_events
 
 pytestmark = pytest.mark.e2e
 CHAT = "/v1/chat/completions"
+GEMINI = wire.GEMINI  # streamGenerateContent?alt=sse; the session comes from X-Session-Id
+GEMINI_WHOLE = "/v1beta/models/gemini-fake:generateContent"
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 
 
@@ -78,7 +81,17 @@ def last_event_error(body: bytes) -> dict:
 
 
 def content_of(record: dict) -> str | None:
-    return record["response"]["choices"][0]["message"]["content"]
+    return wire.text_of(record)
+
+
+def api_call(api: str, tag: str, stream: bool) -> tuple[str, bytes, str]:
+    """Path, body and extra header lines of a call of `api` ("chat" or "gemini") in session
+    `tag`: chat names it in `user`, Gemini in `X-Session-Id`."""
+    if api == "gemini":
+        body = json.dumps(wire.request_body(wire.GEMINI, tag)).encode()
+        return (GEMINI if stream else GEMINI_WHOLE), body, f"X-Session-Id: {tag}\r\n"
+    body = json.dumps({"model": "m", "messages": MESSAGES, "stream": stream, "user": tag})
+    return CHAT, body.encode(), ""
 
 
 def assert_still_serving(proxy, pids: set[int], log_root: Path) -> None:
@@ -99,15 +112,16 @@ def upstream_events(upstream, tag: str) -> list[dict]:
     return [e for e in events if e["tag"] == tag]
 
 
-def raw_post(port: int, body: bytes, scenario: str, *, rcvbuf: int | None = None) -> socket.socket:
+def raw_post(port: int, body: bytes, scenario: str, *, rcvbuf: int | None = None,
+             path: str = CHAT, headers: str = "") -> socket.socket:
     sock = socket.socket()
     if rcvbuf:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     sock.settimeout(15)
     sock.connect(("127.0.0.1", port))
     sock.sendall(
-        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        + f"X-Scenario: {scenario}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
+        + f"X-Scenario: {scenario}\r\n{headers}Content-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
     return sock
@@ -202,19 +216,26 @@ def test_sigkilled_worker_loses_no_answered_record_and_is_replaced(upstream, tmp
     outcome: dict[int, str] = {}
     done = threading.Semaphore(0)
 
+    gemini_end = stream_events(chunks, endpoint=GEMINI)[-1]
+
     def call(i: int) -> None:
+        # Every other call is a Gemini stream, named by its header rather than `user`.
+        gemini = i % 2 == 1
         try:
             with requests.post(
-                f"{proxy.url}{CHAT}",
-                json={"model": "m", "messages": [{"role": "user", "content": f"k{i}"}],
-                      "stream": True, "user": "killed"},
-                headers={"X-Scenario": f"stream?chunks={chunks}&delay=0.02"},
+                f"{proxy.url}{GEMINI if gemini else CHAT}",
+                json=wire.request_body(GEMINI, f"k{i}") if gemini else {
+                    "model": "m", "messages": [{"role": "user", "content": f"k{i}"}],
+                    "stream": True, "user": "killed"},
+                headers={"X-Scenario": f"stream?chunks={chunks}&delay=0.02",
+                         **({"X-Session-Id": "killed"} if gemini else {})},
                 stream=True, timeout=60,
             ) as response:
                 # The proxy writes the record before it sends the last byte, so every call
                 # answered in full must have its line.
                 body = response.content
-            outcome[i] = "answered" if body.endswith(b"data: [DONE]\n\n") else "cut"
+            end = gemini_end if gemini else b"data: [DONE]\n\n"
+            outcome[i] = "answered" if body.endswith(end) else "cut"
         except requests.RequestException:
             outcome[i] = "failed"
         finally:
@@ -247,6 +268,7 @@ def test_sigkilled_worker_loses_no_answered_record_and_is_replaced(upstream, tmp
     # The kill hit calls in flight (otherwise this test proved nothing about a kill under load).
     assert set(outcome.values()) - {"answered"}, collections.Counter(outcome.values())
     assert len(answered) >= count // 3
+    assert {int(marker[1:]) % 2 for marker in answered} == {0, 1}, "both APIs were answered"
     [path] = log_root.glob("*/killed.jsonl")
     lines = path.read_bytes().split(b"\n")
     assert lines[-1] == b"", "the file ends inside a line"
@@ -262,7 +284,10 @@ def test_sigkilled_worker_loses_no_answered_record_and_is_replaced(upstream, tmp
     logged = {}
     for record in records:
         assert set(record) >= {"timestamp", "request", "response", "complete", "error"}
-        logged.setdefault(record["request"]["messages"][0]["content"], []).append(record)
+        request = record["request"]
+        marker = (request["contents"][0]["parts"][0]["text"] if "contents" in request
+                  else request["messages"][0]["content"])
+        logged.setdefault(marker, []).append(record)
     missing = answered - set(logged)
     assert not missing, f"answered but not logged: {sorted(missing)}"
     for marker in answered:
@@ -498,14 +523,15 @@ def _watch(tag: str, **params: object) -> str:
     return "watch?" + query
 
 
+@pytest.mark.parametrize("api", ["chat", "gemini"])
 @pytest.mark.parametrize("stream", [False, True])
 def test_client_gone_before_first_byte_releases_upstream(
-    faulty, upstream, faulty_root, pids, stream
+    faulty, upstream, faulty_root, pids, stream, api
 ):
-    tag = f"before-{stream}-" + uuid.uuid4().hex[:8]
-    body = json.dumps({"model": "m", "messages": MESSAGES, "stream": stream, "user": tag})
+    tag = f"before-{api}-{stream}-" + uuid.uuid4().hex[:8]
+    path, body, headers = api_call(api, tag, stream)
     scenario = _watch(tag, first=20) + ("" if stream else "&mode=json")
-    sock = raw_post(faulty.port, body.encode(), scenario)
+    sock = raw_post(faulty.port, body, scenario, path=path, headers=headers)
     time.sleep(0.3)
     sock.close()
     # The upstream would stay silent for 20 s: the proxy must hang up on it long before.
@@ -517,10 +543,11 @@ def test_client_gone_before_first_byte_releases_upstream(
     assert_still_serving(faulty, pids, faulty_root)
 
 
-def test_client_gone_mid_stream_releases_upstream(faulty, upstream, faulty_root, pids):
-    tag = "mid-" + uuid.uuid4().hex[:8]
-    body = json.dumps({"model": "m", "messages": MESSAGES, "stream": True, "user": tag}).encode()
-    with raw_post(faulty.port, body, _watch(tag)) as sock:
+@pytest.mark.parametrize("api", ["chat", "gemini"])
+def test_client_gone_mid_stream_releases_upstream(faulty, upstream, faulty_root, pids, api):
+    tag = f"mid-{api}-" + uuid.uuid4().hex[:8]
+    path, body, headers = api_call(api, tag, True)
+    with raw_post(faulty.port, body, _watch(tag), path=path, headers=headers) as sock:
         assert b"tok2" in read_until(sock, b"tok2")
     [event] = wait_for(lambda: upstream_events(upstream, tag), timeout=15)
     assert event["client_gone"] and event["sent"] < event["of"]

@@ -18,6 +18,7 @@ from albicilla.view.settings import ViewSettings
 REAL = Path(__file__).parent / "fixtures" / "real_agents"
 CLAUDE = "6431f560-5c39-4fd1-a94a-1114c2ee92e8"
 CODEX = "01a22f37-305c-7081-866e-1a2a5b711586"
+GEMINI = "gem-session-resumed"
 ANTHROPIC_KEY = "sk-ant-api03-" + "Xy7_Kp2-" * 12 + "Q9wAA"
 EXPECTED_HEADERS = {
     "Content-Security-Policy": (
@@ -53,7 +54,11 @@ def hostile_root(tmp_path_factory) -> Path:
 
 def test_sessions_api_lists_each_agent_with_client_kind_and_counts(real):
     rows = {r["session"]: r for r in real.get("/api/sessions").get_json()}
-    assert set(rows) == {CLAUDE, CODEX, "01a22f37-2c6d-7013-b5c8-319b88768380"}
+    assert set(rows) == {CLAUDE, CODEX, "01a22f37-2c6d-7013-b5c8-319b88768380", GEMINI}
+    # Gemini CLI: 2 router calls, 4 main-loop calls (2 before --resume latest, 2 after).
+    assert rows[GEMINI]["records"] == 6 and rows[GEMINI]["days"] == ["2026-12-06"]
+    assert rows[GEMINI]["endpoints"] == sorted(
+        ["/v1beta/models/{model}:generateContent", "/v1beta/models/{model}:streamGenerateContent"])
     claude = rows[CLAUDE]
     assert claude["client"] == "Claude Code"
     assert rows[CODEX]["client"] == "Codex"

@@ -9,6 +9,11 @@ one dict lookup per message: linear in the number of messages, never a compariso
 prefix an agent resends unchanged is not even walked: one list comparison in C against a recent
 request proves it equal, and that request's path is reused. Only conversations still open keep
 their messages in memory.
+
+Keys leave tool-call ids out (clients invent new ones when they resend a call), so a request can
+fold into a conversation whose ids differ from its own: each node keeps the ids of the last
+message that reached it, and `id_only_folds` counts the records that met other ids on their way
+(Gemini CLI's own ids on calls the model sent without, a run repeated with new ids).
 """
 
 from __future__ import annotations
@@ -26,10 +31,11 @@ RECENT_PATHS = 8
 class _Node:
     """A trie node: one distinct message prefix of the session."""
 
-    __slots__ = ("children", "canonical", "convs")
+    __slots__ = ("children", "canonical", "convs", "ids")
 
     def __init__(self) -> None:
         self.children: dict[Key, _Node] = {}
+        self.ids: tuple[Any, ...] | None = None  # tool-call ids of the last message here
         # children with tool calls by canonical key, built on the first miss that needs it
         self.canonical: dict[Key, _Node] | None = None
         self.convs: list[_Conversation] | None = None  # conversations that end here, not folded
@@ -85,6 +91,7 @@ class SessionFolder:
         self._root = _Node()
         self._convs: list[_Conversation] = []
         self._records = 0
+        self.id_only_folds = 0  # records that met another message's tool-call ids on their path
         # (messages, trie path) of the latest requests, newest first
         self._recent: list[tuple[list[dict[str, Any]], list[_Node]]] = []
 
@@ -101,8 +108,12 @@ class SessionFolder:
         # none is attached later where a request went on (see the `children` check below).
         parents: list[_Conversation] = []
         node = nodes[-1] if nodes else self._root
+        other_ids = False
         for message in fresh:
-            node = node.child(message_key(message))
+            key = message_key(message)
+            node = node.child(key)
+            if len(key) == 4 or key[0] == "tool":
+                other_ids = _other_ids(node, message) or other_ids
             if node.convs is not None:
                 # Earlier conversations that end here are a prefix of this request: fold them.
                 parents.extend(node.convs)
@@ -113,7 +124,10 @@ class SessionFolder:
         self._records += 1
         targets: list[tuple[_Node, int, dict[str, Any]]] = []
         for choice, reply in enumerate(replies):
-            child = node.child(message_key(reply))
+            key = message_key(reply)
+            child = node.child(key)
+            if len(key) == 4:
+                other_ids = _other_ids(child, reply) or other_ids
             if child.children:
                 continue  # an earlier request already went on from here (records out of order)
             if any(target is child for target, _, _ in targets):
@@ -124,6 +138,7 @@ class SessionFolder:
                 child.convs = None
             targets.append((child, choice, reply))
 
+        self.id_only_folds += other_ids
         self._fold(record, parents, tools)
         for child, choice, reply in targets:
             conv = _Conversation(record, choice, reply)
@@ -200,6 +215,18 @@ class SessionFolder:
             assert messages is not None and reply is not None  # kept while not folded
             result.append(([*messages, reply], list(conv.record.tools.values())))
         return result
+
+
+def _other_ids(node: _Node, message: dict[str, Any]) -> bool:
+    """Whether the message reached a node last reached with other tool-call ids; it leaves its
+    own there (so a request that resends those, walked or reused, counts no more)."""
+    calls = message.get("tool_calls")
+    if type(calls) is list:
+        ids = tuple(c.get("id") if type(c) is dict else None for c in calls)
+    else:
+        ids = (message.get("tool_call_id"),)
+    last, node.ids = node.ids, ids
+    return last is not None and last != ids
 
 
 def _add_tools(union: dict[str, Any], tools: list[Any]) -> None:

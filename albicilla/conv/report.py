@@ -110,6 +110,9 @@ class Report:
                 "damaged_lines": stats.damaged,
                 "folded": stats.folded,
                 "folded_share": round(stats.folded / stats.used, 4) if stats.used else 0.0,
+                # records that met equal messages with other tool-call ids (clients that
+                # invent ids when they resend a call, a run repeated with new ids)
+                "id_only_folds": stats.id_only_folds,
                 "by_endpoint": _sorted(self.endpoints),
                 # items and blocks with no chat form (hosted tool calls, redacted thinking)
                 "dropped_items": _sorted(stats.dropped_items),

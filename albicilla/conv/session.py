@@ -77,6 +77,7 @@ class SessionConverter:
         stats.files = 1
         folder = self._fold(session, part)
         stats.folded += folder.folded_records()
+        stats.id_only_folds += folder.id_only_folds
         redactor = self.redactor
         if redactor is not None:
             stats.redacting = True

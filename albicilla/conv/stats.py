@@ -17,6 +17,8 @@ class Stats:
     invalid_arguments: int = 0
     dropped_lines: Counter[str] = field(default_factory=Counter)  # not written in the format
     folded: int = 0  # used records whose every reply lives on inside a longer conversation
+    # used records that folded with messages equal to theirs but for the tool-call ids
+    id_only_folds: int = 0
     # items and blocks with no chat form (hosted tool calls, redacted thinking), by kind
     dropped_items: Counter[str] = field(default_factory=Counter)
     # Secrets replaced (and e-mail pseudonyms written) by kind; `redacting` when either was asked.
@@ -36,6 +38,7 @@ class Stats:
         self.invalid_arguments += other.invalid_arguments
         self.dropped_lines.update(other.dropped_lines)
         self.folded += other.folded
+        self.id_only_folds += other.id_only_folds
         self.dropped_items.update(other.dropped_items)
         self.redactions.update(other.redactions)
         self.redacting = self.redacting or other.redacting
@@ -50,7 +53,9 @@ class Stats:
             f"{self.damaged} damaged lines, {self.conversations} conversations written, "
             f"{self.invalid_arguments} invalid tool arguments"
             + (f", {dropped} items dropped{_by_kind(self.dropped_items)}" if dropped else "")
-            + self._dropped() + self._redaction_summary() + self._renamed()
+            + self._dropped()
+            + self._redaction_summary()
+            + self._renamed()
         )
 
     def _redaction_summary(self) -> str:

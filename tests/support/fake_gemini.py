@@ -8,9 +8,10 @@ trailing empty part, other parts whole, candidates interleaved, `finishReason` a
 as SSE and `:streamGenerateContent` as a JSON array sent piece by piece. A model named
 `case-<name>` plays `CASES[name]`; any other plays a one-tool agent for Gemini CLI (calls
 `run_shell_command` when offered, then a final text; the router call, which asks for JSON, gets
-a complexity score). `cut-<name>` breaks the connection halfway through the stream, and
-`error-<name>` sends an error object after the first chunk; `slow-<name>` waits 3 s first.
-`GET /_requests` lists what came.
+a complexity score; an agent answer's `responseId` is a hash of its request). `cut-<name>`
+breaks the connection halfway through the stream, and `error-<name>` sends an error object after
+the first chunk; `slow-<name>` waits 3 s first.
+`GET /_requests` lists what came, each with the `answer` its reply stands for.
 Run: `python -m tests.support.fake_gemini --port N`.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import threading
 import time
@@ -239,6 +241,11 @@ def _offers(body: Json, name: str) -> bool:
 
 def agent_turn(body: Json) -> Json:
     """A tool call first, a final text after a functionResponse; JSON for the router call."""
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+    return {**_agent_answer(body), "responseId": f"resp-agent-{digest}"}
+
+
+def _agent_answer(body: Json) -> Json:
     config = body.get("generationConfig") or {}
     if config.get("responseMimeType") == "application/json":
         text = json.dumps({"complexity_reasoning": "A small task.", "complexity_score": 10})
@@ -302,8 +309,9 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         path, _, query = self.path.partition("?")
         body = json.loads(raw or b"{}")
+        entry: Json = {"path": self.path, "headers": dict(self.headers), "body": body}
         with self.server.lock:
-            self.server.log.append({"path": self.path, "headers": dict(self.headers), "body": body})
+            self.server.log.append(entry)
         model, _, method = path.rpartition("/")[2].partition(":")
         if method == "countTokens":
             return self._send(200, "application/json", [b'{"totalTokens": 5}'])
@@ -314,6 +322,7 @@ class Handler(BaseHTTPRequestHandler):
             answer = CASES[name]
         else:
             kind, answer = "agent", agent_turn(body)
+        entry["answer"] = answer
         if method == "generateContent":
             return self._send(200, "application/json", [json.dumps(answer).encode()])
         items = chunks(answer)

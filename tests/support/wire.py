@@ -1,6 +1,7 @@
 """What each logged API's upstream sends, for the fake upstream and the tests that read records.
 
-One row per API: a whole JSON answer, the SSE events of a streamed answer (N content tokens,
+One row per API (Gemini's is `streamGenerateContent?alt=sse`, and its `generateContent` answers
+whole): a whole JSON answer, the SSE events of a streamed answer (N content tokens,
 K tool calls, the terminal event), and the answer's text read back from a record.
 """
 
@@ -12,11 +13,15 @@ from typing import Any
 CHAT = "/v1/chat/completions"
 RESPONSES = "/v1/responses"
 MESSAGES = "/v1/messages"
+GEMINI = "/v1beta/models/gemini-fake:streamGenerateContent?alt=sse"  # the path posted to
+GEMINI_LOGGED = "/v1beta/models/{model}:streamGenerateContent"  # its record's `endpoint`
 ENDPOINTS = (CHAT, RESPONSES, MESSAGES)
 
 
 def api_of(path: str) -> str:
     path = path.split("?", 1)[0]
+    if path.startswith(("/v1beta/models/", "/v1/models/")) and ":" in path:
+        return GEMINI
     if path == MESSAGES or path.startswith(MESSAGES + "/"):
         return MESSAGES
     return RESPONSES if path == RESPONSES else CHAT
@@ -24,6 +29,9 @@ def api_of(path: str) -> str:
 
 def request_body(endpoint: str, text: str = "Hi", **fields: Any) -> dict[str, Any]:
     """A minimal request of the endpoint's own shape."""
+    if endpoint == GEMINI:  # streaming is in the path, never in the body
+        fields.pop("stream", None)
+        return {"contents": [{"role": "user", "parts": [{"text": text}]}], **fields}
     if endpoint == RESPONSES:
         return {"model": "m", "input": [{"role": "user", "content": text}], **fields}
     if endpoint == MESSAGES:
@@ -188,6 +196,34 @@ def messages_events(chunks: int, tools: int = 0, done: bool = True) -> list[byte
     return events
 
 
+# ---- Gemini -----------------------------------------------------------------------------------
+
+GEMINI_USAGE = {"promptTokenCount": 3, "candidatesTokenCount": 2, "totalTokenCount": 5}
+
+
+def gemini_response(text: str, model: str = "fake-model") -> dict[str, Any]:
+    return {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
+                            "finishReason": "STOP", "index": 0}],
+            "usageMetadata": GEMINI_USAGE, "modelVersion": model, "responseId": "resp-gemini"}
+
+
+def gemini_events(chunks: int, tools: int = 0, done: bool = True) -> list[bytes]:
+    """SSE chunks as Gemini sends them: a text piece each, then the calls, and the
+    `finishReason` with the usage on the last one (left out with `done=False`)."""
+    parts = [{"text": f"tok{i} "} for i in range(chunks)]
+    parts += [{"functionCall": {"name": f"fn{t}", "args": {"x": t}}} for t in range(tools)]
+    events = []
+    for n, part in enumerate(parts or [{"text": ""}]):
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": [part]}, "index": 0}
+        chunk: dict[str, Any] = {"candidates": [candidate], "modelVersion": "fake-model",
+                                 "responseId": "resp-gemini"}
+        if done and n == max(len(parts), 1) - 1:
+            candidate["finishReason"] = "STOP"
+            chunk["usageMetadata"] = GEMINI_USAGE
+        events.append(b"data: " + json.dumps(chunk).encode() + b"\r\n\r\n")
+    return events
+
+
 # ---- one table --------------------------------------------------------------------------------
 
 def whole_answer(endpoint: str, text: str, model: str = "fake-model") -> dict[str, Any]:
@@ -195,6 +231,8 @@ def whole_answer(endpoint: str, text: str, model: str = "fake-model") -> dict[st
         return response_object(text, model, usage=RESPONSES_USAGE)
     if endpoint == MESSAGES:
         return message_object(text, model)
+    if endpoint == GEMINI:
+        return gemini_response(text, model)
     return chat_completion(text, model)
 
 
@@ -206,6 +244,8 @@ def stream_events(chunks: int, tools: int = 0, done: bool = True,
         return responses_events(chunks, tools, done)
     if endpoint == MESSAGES:
         return messages_events(chunks, tools, done)
+    if endpoint == GEMINI:
+        return gemini_events(chunks, tools, done)
     return chat_events(chunks, tools, done)
 
 
@@ -213,6 +253,8 @@ def error_answer(endpoint: str, status: int, message: str = "scripted") -> dict[
     if endpoint == MESSAGES:
         kind = "overloaded_error" if status == 529 else "api_error"
         return {"type": "error", "error": {"type": kind, "message": message}}
+    if endpoint == GEMINI:
+        return {"error": {"code": status, "message": message, "status": "UNAVAILABLE"}}
     return {"error": {"message": message, "type": "x", "param": None, "code": "scripted"}}
 
 
@@ -226,6 +268,9 @@ def text_of(record: dict[str, Any]) -> str | None:
     if endpoint == MESSAGES:
         return "".join(block.get("text", "") for block in response.get("content") or []
                        if block.get("type") == "text")
+    if endpoint.startswith(("/v1beta/", "/v1/models/")):
+        return "".join(part.get("text", "") for part in
+                       response["candidates"][0]["content"]["parts"] if not part.get("thought"))
     return response["choices"][0]["message"]["content"]
 
 
@@ -235,6 +280,9 @@ def expected_content(chunks: int) -> str:
 
 def in_band_error(kind: str) -> bytes:
     """An error an upstream sends inside a stream that began with HTTP 200."""
+    if kind == "gemini":  # an error object between chunks
+        return b"data: " + json.dumps({"error": {
+            "code": 500, "message": "boom", "status": "INTERNAL"}}).encode() + b"\r\n\r\n"
     if kind == "overloaded":  # Anthropic
         return _sse({"type": "error", "error": {"type": "overloaded_error",
                                                 "message": "Overloaded"}}, named=True)
