@@ -103,6 +103,41 @@ def iter_records(
             yield from _records(enumerate(handle, 1), on_damage)
 
 
+@dataclass
+class Position:
+    """How far `iter_records_from` has read a plain session file: the bytes and the number of
+    its complete lines, and the bytes after them that have no newline yet (a line being
+    written, or torn for good)."""
+
+    offset: int = 0
+    lines: int = 0
+    pending: int = 0
+
+
+def iter_records_from(
+    path: str, position: Position, on_damage: Callable[[int, str], None]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Like `iter_records` for a plain `.jsonl`, from `position` on, moving it past every complete
+    line read; a last line with no newline is left for the next call (`position.pending` says how
+    long it is) and is not reported. Raises OSError when the file cannot be read.
+
+    Reading a file again from where the last call stopped parses only what was appended."""
+    with open(path, "rb") as handle:
+        handle.seek(position.offset)
+        position.pending = 0
+        yield from _records(_complete_lines(handle, position), on_damage)
+
+
+def _complete_lines(handle: BinaryIO, position: Position) -> Iterator[tuple[int, bytes]]:
+    for line in handle:
+        if line[-1:] != b"\n":
+            position.pending = len(line)
+            return
+        position.offset += len(line)
+        position.lines += 1
+        yield position.lines, line
+
+
 def _numbered_frames(frames: FrameLines, first: int) -> Iterator[tuple[int, bytes | str]]:
     """`(line number, line)`, or `(line number, reason)` for a frame that did not decode."""
     number = first

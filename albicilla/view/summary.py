@@ -152,6 +152,11 @@ class Totals:
             if s.timestamp > self.last:
                 self.last = s.timestamp
 
+    def copy(self) -> Totals:
+        copied = Totals()
+        copied.add(self)
+        return copied
+
     def add(self, other: Totals) -> None:
         for name in ("records", "errors", "incomplete", "tokens_in", "tokens_out", "damaged"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
