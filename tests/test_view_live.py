@@ -102,7 +102,10 @@ def test_a_line_being_written_is_read_once_it_is_complete(tmp_path, live, counti
         handle.write(second[40:])
     whole = rows(client)["growing"]
     assert (whole["records"], whole["damaged"]) == (2, 0)
-    assert (counting.calls - calls, counting.bytes) == (1, len(line("growing", "first")) + len(second))
+    assert (counting.calls - calls, counting.bytes) == (
+        1,
+        len(line("growing", "first")) + len(second),
+    )
 
 
 def test_a_file_that_shrank_or_was_replaced_is_read_whole(tmp_path, live, counting):
@@ -136,10 +139,10 @@ def test_the_viewer_shows_the_same_sessions_and_counts_after_compaction(tmp_path
 
     before = counts()
     session = next(iter(before))
-    record_before = client.get(f"/session/{quote(session, safe='')}/record/2").get_data()
+    detail_before = client.get(f"/api/sessions/{quote(session, safe='')}").get_json()
     assert compact_main(["--logs", str(logs), "--idle", "0"]) == 0
     assert list((logs / "2026-12-01").glob("*.jsonl")) == []
     assert len(list((logs / "2026-12-01").glob("*.jsonl.zst"))) == 3
     assert counts() == before
     assert rows(make_client(logs)) == rows(client)  # a fresh start reads what the live one has
-    assert client.get(f"/session/{quote(session, safe='')}/record/2").get_data() == record_before
+    assert client.get(f"/api/sessions/{quote(session, safe='')}").get_json() == detail_before
