@@ -65,6 +65,7 @@ def row(entry: SessionEntry) -> dict[str, Any]:
         "key": url_key(entry),
         "days": entry.days,
         "client": clients[0] if clients else None,
+        "apis": sorted(totals.apis),
         "endpoints": sorted(totals.endpoints),
         "models": sorted(totals.models),
         "first": totals.first,
@@ -90,14 +91,14 @@ def rows(args: Mapping[str, str]) -> tuple[list[dict[str, Any]], dict[str, Any]]
     choices = {
         "days": sorted({d for r in all_rows for d in r["days"]}, reverse=True),
         "models": sorted({m for r in all_rows for m in r["models"]}),
-        "apis": sorted({e for r in all_rows for e in r["endpoints"]}),
+        "apis": sorted({a for r in all_rows for a in r["apis"]}),
     }
     found = [
         r
         for r in all_rows
         if (not day or day in r["days"])
         and (not model or model in r["models"])
-        and (not api or api in r["endpoints"])
+        and (not api or api in r["apis"] or api in r["endpoints"])
         and (not text or text in r["session"].lower())
     ]
     sort = args.get("sort", "last")
