@@ -76,7 +76,7 @@ def test_a_file_that_grew_in_a_10000_file_root_has_only_its_new_bytes_parsed(
     with (day / "s04321.jsonl").open("ab") as handle:
         handle.write(added)
     after = rows(client)
-    assert (counter.calls, counter.bytes) == (1, len(added))
+    assert (counter.calls, counter.bytes) == (1, len(added) - 1)  # the line, not its newline
     assert after["s04321"]["records"] == 2 and after["s04321"]["tokens_in"] == 22
     assert after["s00000"] == before["s00000"]
     monkeypatch.undo()
@@ -102,10 +102,8 @@ def test_a_line_being_written_is_read_once_it_is_complete(tmp_path, live, counti
         handle.write(second[40:])
     whole = rows(client)["growing"]
     assert (whole["records"], whole["damaged"]) == (2, 0)
-    assert (counting.calls - calls, counting.bytes) == (
-        1,
-        len(line("growing", "first")) + len(second),
-    )
+    assert counting.calls - calls == 1
+    assert counting.bytes == len(line("growing", "first")) - 1 + len(second) - 1  # each once
 
 
 def test_a_file_that_shrank_or_was_replaced_is_read_whole(tmp_path, live, counting):
@@ -146,3 +144,22 @@ def test_the_viewer_shows_the_same_sessions_and_counts_after_compaction(tmp_path
     assert counts() == before
     assert rows(make_client(logs)) == rows(client)  # a fresh start reads what the live one has
     assert client.get(f"/api/sessions/{quote(session, safe='')}").get_json() == detail_before
+
+
+def test_reading_from_offsets_gives_what_one_whole_read_gives(tmp_path):
+    long_line = line("s", "x" * (3 * tree.BLOCK))  # a line over several blocks
+    lines = [line("s", "one"), b"not json\n", b"\n", long_line, line("s", "two")]
+    path = tmp_path / "s.jsonl"
+    data = b"".join(lines) + b'{"torn":'
+    path.write_bytes(data)
+    whole: list[tuple[int, str]] = []
+    expected = list(tree.iter_records(str(path), lambda n, r: whole.append((n, r))))
+    assert whole[-1] == (6, "torn last line (no newline at end of file)")
+    position, damage, got = tree.Position(), [], []
+    part = tmp_path / "part.jsonl"  # the file as it was when `cut` bytes were written
+    for cut in (0, 5, len(lines[0]) + 3, sum(map(len, lines[:4])) - 7, len(data)):
+        part.write_bytes(data[:cut])
+        got += tree.iter_records_from(str(part), position, lambda n, r: damage.append((n, r)))
+    assert got == expected
+    assert damage == whole[:-1]  # the same damage, the torn tail left for later
+    assert position.pending == len(b'{"torn":') and position.lines == 5

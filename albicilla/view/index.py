@@ -30,6 +30,7 @@ from ..logs.tree import (
 from .summary import RecordSummary, Totals, client_kind, summarize
 
 TORN = "last line has no newline yet (being written, or torn)"
+NO_TOTALS = Totals()  # what a file not read yet counts: shared, so never changed
 SCAN_EVERY_S = 1.0  # a listing is at most this old when a page is drawn
 Signature = tuple[tuple[str, int, int, int], ...]  # (path, size, mtime_ns, inode) per part
 
@@ -49,7 +50,7 @@ class FileState:
     mtime: float
     parsed: Signature | None = None
     summaries: list[RecordSummary] = field(default_factory=list)
-    totals: Totals = field(default_factory=Totals)
+    totals: Totals = field(default_factory=lambda: NO_TOTALS)  # replaced, never changed
     session_id: str | None = None
     warnings: list[str] = field(default_factory=list)
     kind: str | None = None  # the client, guessed from the first records
@@ -95,6 +96,9 @@ class SessionEntry:
         return tuple(part for state in self.files for part in state.signature)
 
     def totals(self) -> Totals:
+        """The session's counts; not to be changed (a one-file session's are the file's own)."""
+        if len(self.files) == 1:
+            return self.files[0].totals
         totals = Totals()
         for state in self.files:
             totals.add(state.totals)

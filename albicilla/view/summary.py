@@ -41,7 +41,7 @@ def summarize(record: dict[str, Any]) -> RecordSummary:
     return RecordSummary(
         timestamp=timestamp if type(timestamp) is str else "",
         endpoint=endpoint if type(endpoint) is str else "(unknown)",
-        api=api_name(endpoint),
+        api=_API_OF.get(endpoint) or _api_of(endpoint),
         model=record_model(record),
         stream=record.get("stream") is True,
         status=record.get("status"),
@@ -52,6 +52,16 @@ def summarize(record: dict[str, Any]) -> RecordSummary:
         tokens_out=usage["output_tokens"] if usage else 0,
         tools=reply_tool_names(record.get("response")),
     )
+
+
+_API_OF: dict[Any, str] = {}  # endpoint -> API name; a root has a handful of endpoints
+
+
+def _api_of(endpoint: Any) -> str:
+    name = api_name(endpoint)
+    if type(endpoint) is str and len(_API_OF) < 10_000:
+        _API_OF[endpoint] = name
+    return name
 
 
 def reply_tool_names(response: Any) -> tuple[str, ...]:
