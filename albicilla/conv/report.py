@@ -220,8 +220,21 @@ def _is_anthropic(record: dict[str, Any], usage: dict[str, Any]) -> bool:
     )
 
 
-def _counts(**values: int) -> dict[str, int]:
-    return {name: values.get(name, 0) for name in USAGE_FIELDS}
+def _counts(
+    input_tokens: int = 0,
+    cached_input_tokens: int = 0,
+    cache_write_input_tokens: int = 0,
+    output_tokens: int = 0,
+    reasoning_tokens: int = 0,
+) -> dict[str, int]:
+    """The counts in USAGE_FIELDS order (a literal: the viewer calls this for every record)."""
+    return {
+        "input_tokens": input_tokens,
+        "cached_input_tokens": cached_input_tokens,
+        "cache_write_input_tokens": cache_write_input_tokens,
+        "output_tokens": output_tokens,
+        "reasoning_tokens": reasoning_tokens,
+    }
 
 
 def _int(usage: dict[str, Any], key: str, inner: str | None = None) -> int:
