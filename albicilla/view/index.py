@@ -125,6 +125,7 @@ class LogIndex:
         self.listed = threading.Event()
         self.generation = 0  # changes whenever a file appears, changes or is read again
         self.errors: list[str] = []
+        self.rows_cache: tuple[int, Any] | None = None  # the sessions list's rows, by generation
 
     # --- listing -------------------------------------------------------------------------
 

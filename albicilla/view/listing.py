@@ -84,8 +84,7 @@ def row(entry: SessionEntry) -> dict[str, Any]:
 
 def rows(args: Mapping[str, str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every matching row, sorted; and the choices the filters offer."""
-    entries = fresh_index().sessions()
-    all_rows = [row(entry) for entry in entries]
+    all_rows = _all_rows(fresh_index())
     day, model, api = args.get("day", ""), args.get("model", ""), args.get("api", "")
     text = args.get("q", "").lower()
     choices = {
@@ -110,6 +109,17 @@ def rows(args: Mapping[str, str]) -> tuple[list[dict[str, Any]], dict[str, Any]]
     else:
         found.sort(key=lambda r: (r[sort], r["session"]), reverse=descending)
     return found, choices
+
+
+def _all_rows(index: Any) -> list[dict[str, Any]]:
+    """Every session's row, made again only when the index changed (its generation moved)."""
+    generation = index.generation
+    cached = index.rows_cache
+    if cached is not None and cached[0] == generation:
+        return cached[1]
+    made = [row(entry) for entry in index.sessions()]
+    index.rows_cache = (generation, made)
+    return made
 
 
 def page_of(found: list[dict[str, Any]], args: Mapping[str, str]) -> tuple[list[Any], int, int]:
