@@ -160,8 +160,7 @@ def test_walk_a_codex_session_from_the_list(browser, viewer, tmp_path):
     from selenium.webdriver.common.by import By
 
     base, _ = viewer
-    browser.get(base + "/?q=305c")
-    _wait_for(lambda: "Codex" in _text(browser))
+    _wait_for(lambda: browser.get(base + "/?q=305c") or "Codex" in _text(browser), timeout=40)
     browser.find_element(By.LINK_TEXT, CODEX).click()
     body = _text(browser)
     assert PROMPT in body and "exec_command" in body and ANSWER in body and "gpt-5.1-codex" in body
