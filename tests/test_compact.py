@@ -176,37 +176,52 @@ def test_records_written_after_a_kill_between_rename_and_removal_are_kept_once(t
     assert read_all(tmp_path) == list(range(13))
 
 
-def _hammer(root: Path, writer: int, count: int) -> None:
-    for n in range(count):
+def _hammer(root: Path, writer: int, stop: Path) -> int:
+    """Append records `writer * 100_000 + n`, n = 0, 1, ..., until `stop` exists; how many."""
+    n = 0
+    while not stop.exists() and n < 100_000:
         append_line(root, DAY, "s.jsonl", line(writer * 100_000 + n, pad=50).encode() + b"\n")
+        n += 1
+        time.sleep(0.0005)  # a busy proxy's pace, not a flood that buries the compactor
+    return n
 
 
 def test_writers_appending_during_compaction_lose_no_record(tmp_path):
+    # The writers go on until the compactor has run several times, however slow the machine:
+    # every run overlaps appends, and each writer's records must all be there, once.
     script = (
         "import sys\nfrom pathlib import Path\n"
         "from tests.test_compact import _hammer\n"
-        "_hammer(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))\n"
+        "print(_hammer(Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])))\n"
     )
     root = Path(__file__).resolve().parent.parent
+    stop = tmp_path / "stop"  # outside the day directory: never a session file
     writers = [
-        subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(w), "1500"], cwd=root)
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path), str(w), str(stop)],
+            cwd=root, stdout=subprocess.PIPE, text=True,
+        )
         for w in range(3)
     ]
-    threads = [threading.Thread(target=_hammer, args=(tmp_path, 9, 1500))]
-    for thread in threads:
-        thread.start()
-    runs = 0
-    while any(w.poll() is None for w in writers) or threads[0].is_alive():
-        done = run_compactor(tmp_path)
-        assert done.returncode == 0, done.stderr
-        runs += 1
-    for w in writers:
-        assert w.wait() == 0
-    threads[0].join()
+    counted: list[int] = []
+    thread = threading.Thread(target=lambda: counted.append(_hammer(tmp_path, 9, stop)))
+    thread.start()
+    try:
+        while not (tmp_path / DAY / "s.jsonl").exists():
+            time.sleep(0.01)
+        for _ in range(4):
+            done = run_compactor(tmp_path)
+            assert done.returncode == 0, done.stderr
+    finally:
+        stop.touch()
+    written = {w: int(p.communicate(timeout=120)[0]) for w, p in enumerate(writers)}
+    thread.join()
+    written[9] = counted[0]
+    assert all(p.returncode == 0 for p in writers)
     assert run_compactor(tmp_path).returncode == 0
-    expected = sorted(w * 100_000 + n for w in (0, 1, 2, 9) for n in range(1500))
+    expected = sorted(w * 100_000 + n for w, count in written.items() for n in range(count))
     assert sorted(read_all(tmp_path)) == expected
-    assert runs >= 2
+    assert all(count > 0 for count in written.values()), written
 
 
 def test_two_compactions_at_once_leave_every_record_once(tmp_path):

@@ -105,24 +105,35 @@ def _problems(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
+PROMPT = "say hi, then run echo"  # what the real agents were asked
+ANSWER = "Done: the tool printed hello-from-tool."  # what they answered last
+
+
+def _text(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
 def test_walk_sessions_session_record_dataset(browser, viewer, tmp_path):
     from selenium.webdriver.common.by import By
 
     base, _ = viewer
     browser.get(base + "/")
-    _wait_for(lambda: "Claude Code" in browser.find_element(By.TAG_NAME, "body").text)
-    body = browser.find_element(By.TAG_NAME, "body").text
-    assert CLAUDE in body and CODEX in body and "Codex" in body
+    _wait_for(lambda: "Claude Code" in _text(browser))
+    body = _text(browser)
+    assert CLAUDE in body and CODEX in body and "Codex" in body and "messages" in body
     browser.save_screenshot(str(tmp_path / "sessions.png"))
 
     browser.find_element(By.LINK_TEXT, CLAUDE).click()
-    body = browser.find_element(By.TAG_NAME, "body").text
-    assert "say hi, then run echo" in body and "Bash" in body and "claude-opus-4-8" in body
+    body = _text(browser)
+    assert PROMPT in body and "Bash" in body and ANSWER in body and "claude-opus-4-8" in body
+    assert _no_sideways_scroll(browser)
     browser.save_screenshot(str(tmp_path / "session.png"))
 
     browser.find_element(By.LINK_TEXT, "Conversations").click()
-    body = browser.find_element(By.TAG_NAME, "body").text
-    assert "Main loop" in body and "Side call" in body
+    body = _text(browser)
+    assert "Main loop" in body and "Side call" in body and ANSWER in body
     browser.save_screenshot(str(tmp_path / "conversations.png"))
 
     browser.find_element(By.LINK_TEXT, "2").click()
@@ -132,16 +143,45 @@ def test_walk_sessions_session_record_dataset(browser, viewer, tmp_path):
     browser.save_screenshot(str(tmp_path / "record.png"))
 
     browser.find_element(By.LINK_TEXT, "Dataset").click()
-    body = browser.find_element(By.TAG_NAME, "body").text
+    body = _text(browser)
     assert "<tool_call>" in body and "Download json_tool_call .jsonl" in body
+    assert PROMPT in body and ANSWER in body
     browser.find_element(By.LINK_TEXT, "hf").click()
-    assert '"arguments": {' in browser.find_element(By.TAG_NAME, "body").text
+    assert '"arguments": {' in _text(browser)
     browser.save_screenshot(str(tmp_path / "dataset.png"))
 
     browser.get(base + "/overview")
     assert browser.find_elements(By.CSS_SELECTOR, "svg.chart rect")
     browser.save_screenshot(str(tmp_path / "overview.png"))
     assert _problems(browser) == []
+
+
+def test_walk_a_codex_session_from_the_list(browser, viewer, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    base, _ = viewer
+    _wait_for(lambda: browser.get(base + "/?q=305c") or "Codex" in _text(browser), timeout=40)
+    browser.find_element(By.LINK_TEXT, CODEX).click()
+    body = _text(browser)
+    assert PROMPT in body and "exec_command" in body and ANSWER in body and "gpt-5.1-codex" in body
+    assert _no_sideways_scroll(browser)
+    browser.save_screenshot(str(tmp_path / "codex-session.png"))
+    browser.find_element(By.LINK_TEXT, "1").click()
+    assert json.loads(browser.find_element(By.ID, "raw").text)["endpoint"] == "/v1/responses"
+    browser.save_screenshot(str(tmp_path / "codex-record.png"))
+    browser.find_element(By.LINK_TEXT, "Dataset").click()
+    browser.find_element(By.LINK_TEXT, "native").click()
+    body = _text(browser)
+    assert "exec_command" in body and ANSWER in body
+    browser.save_screenshot(str(tmp_path / "codex-dataset.png"))
+    assert _problems(browser) == []
+
+
+def _no_sideways_scroll(driver) -> bool:
+    """The page is no wider than the window: long lines wrap or scroll inside their own box."""
+    return driver.execute_script(
+        "return document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
 
 
 def test_hostile_records_never_run_a_script(browser, viewer, tmp_path):
@@ -162,6 +202,7 @@ def test_hostile_records_never_run_a_script(browser, viewer, tmp_path):
         assert browser.execute_script("return window.__pwned === undefined"), page
         assert browser.title != "pwned", page
         if number < 4:
+            assert _no_sideways_scroll(browser), page
             browser.save_screenshot(str(tmp_path / f"hostile-{number}.png"))
     browser.get(base + "/session/hostile-main")
     body = browser.find_element(By.TAG_NAME, "body").text

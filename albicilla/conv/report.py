@@ -4,8 +4,9 @@ An observer: the stages hand it what they saw and it calls none of them. A sessi
 it every record it reads (`add_record`), its writer every conversation with the checks' findings
 and what the format noted (`add_line`), and the run adds the sessions' reports up (`add`) in file
 order; `build` turns that and the run's counts into one JSON object, its keys in a fixed order and
-names sorted, so the same logs give the same report. Records are read defensively: any
-API's record (chat completions, Responses, Anthropic Messages) has its model and usage counted.
+names sorted, so the same logs give the same report. Records are read defensively: any API's
+record (chat completions, Responses, Anthropic Messages, Gemini) has its model and usage counted;
+the viewer reads models and usage through the same two functions.
 """
 
 from __future__ import annotations
@@ -141,12 +142,16 @@ class Report:
 
 
 def record_model(record: dict[str, Any]) -> str:
-    """The model that answered (`response.model`), else the one asked for (`request.model`)."""
-    for part in ("response", "request"):
-        body = record.get(part)
-        model = body.get("model") if type(body) is dict else None
-        if type(model) is str and model:
-            return model
+    """The model that answered (`response.model`), else the one asked for: the record's `model`
+    (a Gemini call's, from its path; its body names none), else `request.model`."""
+    response, request = record.get("response"), record.get("request")
+    for value in (
+        response.get("model") if type(response) is dict else None,
+        record.get("model"),
+        request.get("model") if type(request) is dict else None,
+    ):
+        if type(value) is str and value:
+            return value
     return UNKNOWN
 
 
@@ -155,14 +160,19 @@ def record_usage(record: dict[str, Any]) -> dict[str, int] | None:
 
     `input_tokens` counts every prompt token, cached or not: chat `prompt_tokens`, Responses
     `input_tokens`, and for Anthropic, whose `input_tokens` leaves out the cache, the sum of
-    `input_tokens`, `cache_read_input_tokens` and `cache_creation_input_tokens`.
+    `input_tokens`, `cache_read_input_tokens` and `cache_creation_input_tokens`; Gemini's
+    `usageMetadata`: `promptTokenCount` plus `toolUsePromptTokenCount` in, `candidatesTokenCount`
+    plus `thoughtsTokenCount` out (its `totalTokenCount` is the sum of the four).
     `cached_input_tokens` (read from a cache) and `cache_write_input_tokens` (Anthropic's cache
     creation) are parts of it; `reasoning_tokens` is part of `output_tokens`.
     """
     response = record.get("response")
-    usage = response.get("usage") if type(response) is dict else None
-    if type(usage) is not dict:
+    if type(response) is not dict:
         return None
+    usage = response.get("usage")
+    if type(usage) is not dict:
+        metadata = response.get("usageMetadata")
+        return _gemini_usage(metadata) if type(metadata) is dict else None
     if "prompt_tokens" in usage or "completion_tokens" in usage:
         return _counts(
             input_tokens=_int(usage, "prompt_tokens"),
@@ -189,6 +199,16 @@ def record_usage(record: dict[str, Any]) -> dict[str, int] | None:
     )
 
 
+def _gemini_usage(usage: dict[str, Any]) -> dict[str, int]:
+    thoughts = _int(usage, "thoughtsTokenCount")
+    return _counts(
+        input_tokens=_int(usage, "promptTokenCount") + _int(usage, "toolUsePromptTokenCount"),
+        cached_input_tokens=_int(usage, "cachedContentTokenCount"),
+        output_tokens=_int(usage, "candidatesTokenCount") + thoughts,
+        reasoning_tokens=thoughts,
+    )
+
+
 def _is_anthropic(record: dict[str, Any], usage: dict[str, Any]) -> bool:
     endpoint = record.get("endpoint")
     if type(endpoint) is str:
@@ -203,8 +223,21 @@ def _is_anthropic(record: dict[str, Any], usage: dict[str, Any]) -> bool:
     )
 
 
-def _counts(**values: int) -> dict[str, int]:
-    return {name: values.get(name, 0) for name in USAGE_FIELDS}
+def _counts(
+    input_tokens: int = 0,
+    cached_input_tokens: int = 0,
+    cache_write_input_tokens: int = 0,
+    output_tokens: int = 0,
+    reasoning_tokens: int = 0,
+) -> dict[str, int]:
+    """The counts in USAGE_FIELDS order (a literal: the viewer calls this for every record)."""
+    return {
+        "input_tokens": input_tokens,
+        "cached_input_tokens": cached_input_tokens,
+        "cache_write_input_tokens": cache_write_input_tokens,
+        "output_tokens": output_tokens,
+        "reasoning_tokens": reasoning_tokens,
+    }
 
 
 def _int(usage: dict[str, Any], key: str, inner: str | None = None) -> int:

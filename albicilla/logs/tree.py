@@ -104,6 +104,59 @@ def iter_records(
             yield from _records(enumerate(handle, 1), on_damage)
 
 
+@dataclass
+class Position:
+    """How far `iter_records_from` has read a plain session file: the bytes and the number of
+    its complete lines, and the bytes after them that have no newline yet (a line being
+    written, or torn for good)."""
+
+    offset: int = 0
+    lines: int = 0
+    pending: int = 0
+
+
+def iter_records_from(
+    path: str, position: Position, on_damage: Callable[[int, str], None]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Like `iter_records` for a plain `.jsonl`, from `position` on, moving it past every complete
+    line read; a last line with no newline is left for the next call (`position.pending` says how
+    long it is) and is not reported. Raises OSError when the file cannot be read.
+
+    Reading a file again from where the last call stopped parses only what was appended. The file
+    is read in blocks and split at newlines (cheaper than a buffered line iterator)."""
+    with open(path, "rb", buffering=0) as handle:
+        if position.offset:
+            handle.seek(position.offset)
+        position.pending = 0
+        yield from _records(_complete_lines(handle, position), on_damage, complete=True)
+
+
+BLOCK = 1 << 18
+
+
+def _complete_lines(handle: Any, position: Position) -> Iterator[tuple[int, bytes]]:
+    """`(line number, line without its newline)` of each complete line from where `handle` is."""
+    pieces: list[bytes] = []  # of a line longer than a block: joined once, when it ends
+    while True:
+        block = handle.read(BLOCK)
+        if not block:
+            break
+        if b"\n" not in block:
+            pieces.append(block)
+            continue
+        if pieces:
+            pieces.append(block)
+            block = b"".join(pieces)
+        lines = block.split(b"\n")
+        last = lines.pop()
+        pieces = [last] if last else []
+        for line in lines:
+            position.offset += len(line) + 1
+            position.lines += 1
+            yield position.lines, line
+    position.pending = sum(map(len, pieces))
+
+
 def _numbered_frames(frames: FrameLines, first: int) -> Iterator[tuple[int, bytes | str]]:
     """`(line number, line)`, or `(line number, reason)` for a frame that did not decode."""
     number = first
@@ -113,8 +166,13 @@ def _numbered_frames(frames: FrameLines, first: int) -> Iterator[tuple[int, byte
 
 
 def _records(
-    lines: Iterable[tuple[int, bytes | str]], on_damage: Callable[[int, str], None]
+    lines: Iterable[tuple[int, bytes | str]],
+    on_damage: Callable[[int, str], None],
+    *,
+    complete: bool = False,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The records of `lines`; `complete`: every line was followed by a newline (it may have
+    been cut off)."""
     loads = json_loads
     for number, line in lines:
         if type(line) is str:  # a damaged zstd frame, already described
@@ -123,7 +181,7 @@ def _records(
         try:
             record = loads(line)
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-            on_damage(number, _damage_reason(line, exc))  # type: ignore[arg-type]
+            on_damage(number, _damage_reason(line, exc, complete))  # type: ignore[arg-type]
             continue
         except RecursionError:  # nesting the proxy accepted but a deeper stack cannot parse
             on_damage(number, "JSON nested too deeply")
@@ -161,10 +219,10 @@ def line_at(path: str, position: Any) -> bytes:
             raise OSError(f"{path}: damaged zstd frame: {exc}") from exc
 
 
-def _damage_reason(line: bytes, exc: ValueError) -> str:
+def _damage_reason(line: bytes, exc: ValueError, complete: bool = False) -> str:
     if not line.strip():
         return "blank line"
-    if not line.endswith(b"\n"):
+    if not complete and not line.endswith(b"\n"):
         return "torn last line (no newline at end of file)"
     if isinstance(exc, json.JSONDecodeError):
         return f"not JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from flask import Flask
-from werkzeug.routing import PathConverter
 
 from ..redact import Redactor
 from .index import LogIndex
+from .routing import SessionIdConverter, SessionIds
 from .settings import ViewSettings
-
-
-class SessionIdConverter(PathConverter):
-    """A session id in a URL: any characters; every `/` percent-encoded when a URL is built, so a
-    browser never merges `..` or `.` segments of an id into the path around it."""
-
-    def to_url(self, value: str) -> str:
-        return quote(value, safe="")
 
 
 @dataclass
@@ -52,6 +43,7 @@ def create_app(settings: ViewSettings | None = None) -> Flask:
     security.install(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.wsgi_app = SessionIds(app.wsgi_app)  # type: ignore[method-assign]
     if settings.background:
         thread = threading.Thread(
             target=index.run, args=(state.stop,), name="albicilla-view-index", daemon=True

@@ -65,7 +65,7 @@ def version(session: str) -> Response:
 
 
 def _version(entry: Any) -> str:
-    return ",".join(f"{size}:{mtime}" for _, size, mtime in entry.signature)
+    return ",".join(f"{size}:{mtime}" for _, size, mtime, _ in entry.signature)
 
 
 @bp.get("/sessions/<session:session>/dataset")

@@ -13,14 +13,26 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..logs.tree import SessionFile, find_sessions, log_roots, session_records
+from ..logs.tree import (
+    PLAIN,
+    OnDamage,
+    OnUnreadable,
+    Position,
+    SessionFile,
+    find_sessions,
+    iter_records_from,
+    log_roots,
+    session_records,
+)
 from .summary import RecordSummary, Totals, client_kind, summarize
 
+TORN = "last line has no newline yet (being written, or torn)"
+NO_TOTALS = Totals()  # what a file not read yet counts: shared, so never changed
 SCAN_EVERY_S = 1.0  # a listing is at most this old when a page is drawn
-Signature = tuple[tuple[str, int, int], ...]
+Signature = tuple[tuple[str, int, int, int], ...]  # (path, size, mtime_ns, inode) per part
 
 
 def stem_of(name: str) -> str:
@@ -38,9 +50,11 @@ class FileState:
     mtime: float
     parsed: Signature | None = None
     summaries: list[RecordSummary] = field(default_factory=list)
-    totals: Totals = field(default_factory=Totals)
+    totals: Totals = field(default_factory=lambda: NO_TOTALS)  # replaced, never changed
     session_id: str | None = None
     warnings: list[str] = field(default_factory=list)
+    kind: str | None = None  # the client, guessed from the first records
+    position: Position | None = None  # how far a lone plain file was read, to go on from there
 
     @property
     def stale(self) -> bool:
@@ -82,6 +96,9 @@ class SessionEntry:
         return tuple(part for state in self.files for part in state.signature)
 
     def totals(self) -> Totals:
+        """The session's counts; not to be changed (a one-file session's are the file's own)."""
+        if len(self.files) == 1:
+            return self.files[0].totals
         totals = Totals()
         for state in self.files:
             totals.add(state.totals)
@@ -100,6 +117,7 @@ class LogIndex:
         self.logs = logs
         self._lock = threading.Lock()
         self._scan_lock = threading.Lock()
+        self._read_lock = threading.Lock()  # one reader per file at a time: positions move
         self._files: dict[tuple[str, str], FileState] = {}
         self._sessions: dict[str, SessionEntry] = {}
         self._by_id: dict[str, SessionEntry] = {}
@@ -107,6 +125,7 @@ class LogIndex:
         self.listed = threading.Event()
         self.generation = 0  # changes whenever a file appears, changes or is read again
         self.errors: list[str] = []
+        self.rows_cache: tuple[int, Any] | None = None  # the sessions list's rows, by generation
 
     # --- listing -------------------------------------------------------------------------
 
@@ -130,12 +149,14 @@ class LogIndex:
             state = FileState(
                 session_file,
                 signature,
-                size=sum(size for _, size, _ in signature),
-                mtime=max((mtime for *_, mtime in signature), default=0) / 1e9,
+                size=sum(part[1] for part in signature),
+                mtime=max((part[2] for part in signature), default=0) / 1e9,
             )
             if old is not None:  # keep what was read until the file is read again
                 state.summaries, state.totals = old.summaries, old.totals
                 state.session_id, state.parsed = old.session_id, old.parsed
+                state.warnings, state.kind = old.warnings, old.kind
+                state.position = old.position
             files[key] = state
         if changed or len(files) != len(self._files):
             sessions: dict[str, SessionEntry] = {}
@@ -166,13 +187,29 @@ class LogIndex:
     # --- reading ---------------------------------------------------------------------------
 
     def read(self, state: FileState) -> None:
-        """Summarize every record of the file: one parse per line, through the log tree."""
+        """Summarize the file's records: one parse per line, through the log tree. A lone plain
+        `.jsonl` that only grew since it was last read is read from where that read stopped;
+        one that shrank, was replaced or compacted, and every other file, is read whole."""
+        with self._read_lock:
+            if state.stale:
+                self._read(state)
+
+    def _read(self, state: FileState) -> None:
         signature = state.signature
-        summaries: list[RecordSummary] = []
-        totals = Totals()
-        warnings: list[str] = []
-        session_id: str | None = None
-        kind: str | None = None
+        go_on = _goes_on(state.parsed, signature, state.position)
+        if go_on:
+            summaries = list(state.summaries)
+            totals = state.totals.copy()
+            warnings = [w for w in state.warnings if not w.endswith(TORN)]
+            session_id, kind = state.session_id, state.kind
+            position = replace(state.position)  # type: ignore[type-var]
+            if state.position.pending:  # type: ignore[union-attr]
+                totals.damaged -= 1  # the torn line is read again below
+        else:
+            summaries, totals, warnings = [], Totals(), []
+            session_id, kind, position = None, None, None
+            if len(signature) == 1 and signature[0][0].endswith(PLAIN):
+                position = Position()
 
         def damaged(path: str, line: int, reason: str) -> None:
             totals.damaged += 1
@@ -181,7 +218,11 @@ class LogIndex:
         def unreadable(path: str, reason: str) -> None:
             warnings.append(f"{path}: cannot read: {reason}")
 
-        for record in session_records(state.file, damaged, unreadable):
+        if position is None:
+            records = session_records(state.file, damaged, unreadable)
+        else:
+            records = _from_position(signature[0][0], position, damaged, unreadable)
+        for record in records:
             summary = summarize(record)
             summaries.append(summary)
             totals.add_summary(summary)
@@ -189,10 +230,15 @@ class LogIndex:
                 session_id = record["session_id"]
             if kind is None or kind == "other":
                 kind = client_kind(record) or kind
+        if position is not None and position.pending:
+            totals.damaged += 1
+            warnings.append(f"{signature[0][0]}:{position.lines + 1}: {TORN}")
+        totals.clients.clear()
         if kind is not None:
             totals.clients[kind] += 1
         with self._lock:
             state.summaries, state.totals, state.warnings = summaries, totals, warnings
+            state.kind, state.position = kind, position
             state.parsed = signature
             if state.session_id != session_id:
                 state.session_id = session_id
@@ -260,7 +306,35 @@ def _signature(paths: tuple[str, ...]) -> Signature:
         try:
             st = os.stat(path)
         except OSError:
-            parts.append((path, -1, 0))
+            parts.append((path, -1, 0, 0))
             continue
-        parts.append((path, st.st_size, st.st_mtime_ns))
+        parts.append((path, st.st_size, st.st_mtime_ns, st.st_ino))
     return tuple(parts)
+
+
+def _goes_on(parsed: Signature | None, now: Signature, position: Position | None) -> bool:
+    """Whether the file read as `parsed` is now the same plain file, grown (or touched)."""
+    if position is None or parsed is None or len(parsed) != 1 or len(now) != 1:
+        return False
+    (path, size, _, inode), (now_path, now_size, _, now_inode) = parsed[0], now[0]
+    return (
+        path == now_path
+        and inode == now_inode
+        and size >= 0
+        and now_size >= max(size, position.offset)
+    )
+
+
+def _from_position(
+    path: str, position: Position, on_damage: OnDamage, on_unreadable: OnUnreadable
+) -> Iterator[dict[str, Any]]:
+    """The records of a plain file from `position` on; a read error is reported, not raised."""
+
+    def damaged(line: int, reason: str) -> None:
+        on_damage(path, line, reason)
+
+    try:
+        for _, record in iter_records_from(path, position, damaged):
+            yield record
+    except OSError as exc:
+        on_unreadable(path, str(exc.strerror or exc))

@@ -65,6 +65,7 @@ def row(entry: SessionEntry) -> dict[str, Any]:
         "key": url_key(entry),
         "days": entry.days,
         "client": clients[0] if clients else None,
+        "apis": sorted(totals.apis),
         "endpoints": sorted(totals.endpoints),
         "models": sorted(totals.models),
         "first": totals.first,
@@ -83,21 +84,20 @@ def row(entry: SessionEntry) -> dict[str, Any]:
 
 def rows(args: Mapping[str, str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every matching row, sorted; and the choices the filters offer."""
-    entries = fresh_index().sessions()
-    all_rows = [row(entry) for entry in entries]
+    all_rows = _all_rows(fresh_index())
     day, model, api = args.get("day", ""), args.get("model", ""), args.get("api", "")
     text = args.get("q", "").lower()
     choices = {
         "days": sorted({d for r in all_rows for d in r["days"]}, reverse=True),
         "models": sorted({m for r in all_rows for m in r["models"]}),
-        "apis": sorted({e for r in all_rows for e in r["endpoints"]}),
+        "apis": sorted({a for r in all_rows for a in r["apis"]}),
     }
     found = [
         r
         for r in all_rows
         if (not day or day in r["days"])
         and (not model or model in r["models"])
-        and (not api or api in r["endpoints"])
+        and (not api or api in r["apis"] or api in r["endpoints"])
         and (not text or text in r["session"].lower())
     ]
     sort = args.get("sort", "last")
@@ -109,6 +109,17 @@ def rows(args: Mapping[str, str]) -> tuple[list[dict[str, Any]], dict[str, Any]]
     else:
         found.sort(key=lambda r: (r[sort], r["session"]), reverse=descending)
     return found, choices
+
+
+def _all_rows(index: Any) -> list[dict[str, Any]]:
+    """Every session's row, made again only when the index changed (its generation moved)."""
+    generation = index.generation
+    cached = index.rows_cache
+    if cached is not None and cached[0] == generation:
+        return cached[1]
+    made = [row(entry) for entry in index.sessions()]
+    index.rows_cache = (generation, made)
+    return made
 
 
 def page_of(found: list[dict[str, Any]], args: Mapping[str, str]) -> tuple[list[Any], int, int]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..conv.apis import api_name
 from ..conv.report import record_model, record_usage
 
 CLAUDE_CODE = "Claude Code"
 CODEX = "Codex"
 AGENTS_SDK = "Agents SDK"
+GEMINI_CLI = "Gemini CLI"
 OTHER = "other"
 
 
@@ -18,6 +19,7 @@ OTHER = "other"
 class RecordSummary:
     timestamp: str
     endpoint: str
+    api: str
     model: str
     stream: bool
     status: Any
@@ -38,6 +40,7 @@ def summarize(record: dict[str, Any]) -> RecordSummary:
     return RecordSummary(
         timestamp=timestamp if type(timestamp) is str else "",
         endpoint=endpoint if type(endpoint) is str else "(unknown)",
+        api=_API_OF.get(endpoint) or _api_of(endpoint),
         model=record_model(record),
         stream=record.get("stream") is True,
         status=record.get("status"),
@@ -48,6 +51,16 @@ def summarize(record: dict[str, Any]) -> RecordSummary:
         tokens_out=usage["output_tokens"] if usage else 0,
         tools=reply_tool_names(record.get("response")),
     )
+
+
+_API_OF: dict[Any, str] = {}  # endpoint -> API name; a root has a handful of endpoints
+
+
+def _api_of(endpoint: Any) -> str:
+    name = api_name(endpoint)
+    if type(endpoint) is str and len(_API_OF) < 10_000:
+        _API_OF[endpoint] = name
+    return name
 
 
 def reply_tool_names(response: Any) -> tuple[str, ...]:
@@ -71,6 +84,12 @@ def reply_tool_names(response: Any) -> tuple[str, ...]:
             if type(block) is dict and block.get("type") == "tool_use":
                 if type(block.get("name")) is str:
                     names.append(block["name"])
+    for candidate in response.get("candidates") or ():  # Gemini
+        content = candidate.get("content") if type(candidate) is dict else None
+        for part in (content.get("parts") or ()) if type(content) is dict else ():
+            call = part.get("functionCall") if type(part) is dict else None
+            if type(call) is dict and type(call.get("name")) is str:
+                names.append(call["name"])
     return tuple(names)
 
 
@@ -100,7 +119,22 @@ def client_kind(record: dict[str, Any]) -> str | None:
         if type(request.get("instructions")) is str:
             return AGENTS_SDK
         return OTHER
+    if endpoint.endswith("enerateContent"):  # Gemini's generateContent, streamGenerateContent
+        return GEMINI_CLI if _gemini_cli(request) else OTHER
     return OTHER
+
+
+def _gemini_cli(request: dict[str, Any]) -> bool:
+    """Gemini CLI's main loop (its system instruction, or the `<session_context>` that opens its
+    first user turn) or its router side call (docs/gemini.md)."""
+    system = request.get("systemInstruction")
+    head = _text_head(system.get("parts")) if type(system) is dict else _text_head(system)
+    if "Gemini CLI" in head or "Task Routing AI" in head:
+        return True
+    contents = request.get("contents")
+    first = contents[0] if type(contents) is list and contents else None
+    opening = _text_head(first.get("parts"), 2) if type(first) is dict else ""
+    return "This is the Gemini CLI" in opening or opening.startswith("<session_context>")
 
 
 def _text_head(value: Any, blocks: int = 4) -> str:
@@ -110,6 +144,24 @@ def _text_head(value: Any, blocks: int = 4) -> str:
     if type(value) is list:
         return " ".join(str(b.get("text", ""))[:4000] for b in value[:blocks] if type(b) is dict)
     return ""
+
+
+class Tally(dict[str, int]):
+    """Counts by name: a `Counter` with only what the index needs, and cheap to make (the index
+    makes eight per session file)."""
+
+    __slots__ = ()
+
+    def __missing__(self, key: str) -> int:
+        return 0
+
+    def add(self, other: dict[str, int]) -> None:
+        for key, value in other.items():
+            self[key] += value
+
+    def most_common(self, n: int | None = None) -> list[tuple[str, int]]:
+        ranked = sorted(self.items(), key=lambda item: item[1], reverse=True)
+        return ranked if n is None else ranked[:n]
 
 
 @dataclass
@@ -124,12 +176,13 @@ class Totals:
     first: str = ""
     last: str = ""
     damaged: int = 0
-    models: Counter[str] = field(default_factory=Counter)
-    endpoints: Counter[str] = field(default_factory=Counter)
-    clients: Counter[str] = field(default_factory=Counter)
-    statuses: Counter[str] = field(default_factory=Counter)
-    tools: Counter[str] = field(default_factory=Counter)
-    model_tokens: Counter[str] = field(default_factory=Counter)
+    models: Tally = field(default_factory=Tally)
+    endpoints: Tally = field(default_factory=Tally)
+    apis: Tally = field(default_factory=Tally)
+    clients: Tally = field(default_factory=Tally)
+    statuses: Tally = field(default_factory=Tally)
+    tools: Tally = field(default_factory=Tally)
+    model_tokens: Tally = field(default_factory=Tally)
 
     def add_summary(self, s: RecordSummary) -> None:
         self.records += 1
@@ -144,19 +197,26 @@ class Totals:
         self.tokens_out += s.tokens_out
         self.models[s.model] += 1
         self.endpoints[s.endpoint.split("?", 1)[0]] += 1
+        self.apis[s.api] += 1
         self.model_tokens[s.model] += s.tokens_in + s.tokens_out
-        self.tools.update(s.tools)
+        for tool in s.tools:
+            self.tools[tool] += 1
         if s.timestamp:
             if not self.first or s.timestamp < self.first:
                 self.first = s.timestamp
             if s.timestamp > self.last:
                 self.last = s.timestamp
 
+    def copy(self) -> Totals:
+        copied = Totals()
+        copied.add(self)
+        return copied
+
     def add(self, other: Totals) -> None:
         for name in ("records", "errors", "incomplete", "tokens_in", "tokens_out", "damaged"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("models", "endpoints", "clients", "statuses", "tools", "model_tokens"):
-            getattr(self, name).update(getattr(other, name))
+        for name in ("models", "endpoints", "apis", "clients", "statuses", "tools", "model_tokens"):
+            getattr(self, name).add(getattr(other, name))
         if other.first and (not self.first or other.first < self.first):
             self.first = other.first
         if other.last > self.last:

@@ -21,6 +21,26 @@ MAPPINGS: dict[str, Mapping] = {
     ":generateContent": gemini_exchange,
     ":streamGenerateContent": gemini_exchange,
 }
+# The same suffixes' API names, for people (the viewer's API column).
+NAMES: dict[str, str] = {
+    "/chat/completions": "chat",
+    "/responses": "responses",
+    "/messages": "messages",
+    ":generateContent": "gemini",
+    ":streamGenerateContent": "gemini",
+}
+
+
+def api_name(endpoint: Any) -> str:
+    """The logged API an endpoint belongs to (`chat` for a record without one), else `other`."""
+    if endpoint is None:
+        return "chat"
+    if type(endpoint) is str:
+        path = endpoint.split("?", 1)[0].rstrip("/")
+        for suffix, name in NAMES.items():
+            if path.endswith(suffix):
+                return name
+    return "other"
 
 
 def mapping_for(endpoint: Any) -> Mapping | None:
