@@ -733,7 +733,8 @@ def test_full_or_read_only_store_keeps_answering_and_recovers(upstream, tmp_path
         assert response.content.endswith(b"data: [DONE]\n\n"), proxy.stderr()
         # A record bigger than a page, so a full disk cannot hide it in a partly used page.
         response = chat(proxy, "big?size=20000", user="during")
-        assert len(content_of({"response": response.json(), "endpoint": "/v1/chat/completions"})) == 20000
+        answer = {"response": response.json(), "endpoint": "/v1/chat/completions"}
+        assert len(content_of(answer)) == 20000
         wait_for(lambda: proxy.stderr().count("record lost") >= 2)
         assert reason in proxy.stderr()
         for health in _every_health(proxy):

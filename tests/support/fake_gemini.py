@@ -17,16 +17,15 @@ Run: `python -m tests.support.fake_gemini --port N`.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from .fake_server import FakeServer, serve_main, serving_in_thread
 
 Json = dict[str, Any]
 COMMAND = "echo hello-from-tool"
@@ -338,41 +337,20 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, content_type, pieces, cut=kind == "cut")
 
 
-class FakeGemini(ThreadingHTTPServer):
-    daemon_threads = True
+class FakeGemini(FakeServer):
+    handler = Handler
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that hung up (the tests cut streams on purpose)
 
-    def __init__(self, port: int = 0) -> None:
-        super().__init__(("127.0.0.1", port), Handler)
-        self.log: list[Json] = []
-        self.lock = threading.Lock()
-        self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
-
-@contextmanager
-def serving(port: int = 0) -> Iterator[FakeGemini]:
+def serving(port: int = 0) -> AbstractContextManager[FakeGemini]:
     """The fake Gemini in a background thread of this process."""
-    server = FakeGemini(port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    return serving_in_thread(FakeGemini, port)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args(argv)
-    with FakeGemini(args.port) as server:
-        print(server.server_address[1], flush=True)
-        server.serve_forever()
-    return 0
+    return serve_main(FakeGemini, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

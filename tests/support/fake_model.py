@@ -9,14 +9,13 @@ with the `answer` its stream stands for. Run: `python -m tests.support.fake_mode
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from .fake_server import FakeServer, serve_main, serving_in_thread
 
 COMMAND = "echo hello-from-tool"
 FINAL_TEXT = "Done: the tool printed hello-from-tool."
@@ -261,38 +260,17 @@ class Handler(BaseHTTPRequestHandler):
         self._reply(200, entry["answer"])
 
 
-class FakeModel(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, port: int = 0) -> None:
-        super().__init__(("127.0.0.1", port), Handler)
-        self.log: list[Json] = []
-        self.lock = threading.Lock()
-        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+class FakeModel(FakeServer):
+    handler = Handler
 
 
-@contextmanager
-def serving(port: int = 0) -> Iterator[FakeModel]:
+def serving(port: int = 0) -> AbstractContextManager[FakeModel]:
     """The fake model in a background thread of this process."""
-    server = FakeModel(port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    return serving_in_thread(FakeModel, port)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args(argv)
-    with FakeModel(args.port) as server:
-        print(server.server_address[1], flush=True)
-        server.serve_forever()
-    return 0
+    return serve_main(FakeModel, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
