@@ -1,9 +1,11 @@
-"""The three logged APIs as the benchmarks see them: request bodies, fixed answers and streams.
+"""The four logged APIs as the benchmarks see them: request bodies, fixed answers and streams.
 
-Each API (chat completions, Responses, Anthropic Messages) has a fixed JSON answer and a stream of
-events in its own shape around N text deltas `tok0 `, `tok1 `, ...; nginx serves both as fixed
-bodies and the slow upstream paces the same events. `stream_text` is what a client of that API
-would show, and whether the stream's closing event arrived.
+Each API (chat completions, Responses, Anthropic Messages, Gemini) has a fixed JSON answer and a
+stream of events in its own shape around N text deltas `tok0 `, `tok1 `, ...; nginx serves both
+as fixed bodies and the slow upstream paces the same events. `stream_text` is what a client of
+that API would show, and whether the stream's closing event arrived. Gemini names the model and
+the streaming in the path (`url_path`), and its records name the path with `{model}`
+(`endpoint`).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class Chat:
                               "finish_reason": None}]))
 
     @staticmethod
-    def token(i: int) -> bytes:
+    def token(i: int, last: bool = False) -> bytes:
         return _data(_chunk([{"index": 0, "delta": {"content": f"tok{i} "},
                               "finish_reason": None}]))
 
@@ -134,7 +136,7 @@ class Responses:
                           "content_index": 0, "part": part}))
 
     @staticmethod
-    def token(i: int) -> bytes:
+    def token(i: int, last: bool = False) -> bytes:
         return _event("response.output_text.delta",
                       {"sequence_number": 3 + i, "item_id": "msg_bench", "output_index": 0,
                        "content_index": 0, "delta": f"tok{i} "})
@@ -202,7 +204,7 @@ class Messages:
                          {"index": 0, "content_block": {"type": "text", "text": ""}}))
 
     @staticmethod
-    def token(i: int) -> bytes:
+    def token(i: int, last: bool = False) -> bytes:
         return _event("content_block_delta",
                       {"index": 0, "delta": {"type": "text_delta", "text": f"tok{i} "}})
 
@@ -227,26 +229,137 @@ class Messages:
         return "".join(text), done
 
 
-API = {api.name: api for api in (Chat, Responses, Messages)}
+# -- Gemini ----------------------------------------------------------------------------------
+
+GEMINI_PATH = "/v1beta/models/{model}:generateContent"
+GEMINI_STREAM_PATH = "/v1beta/models/{model}:streamGenerateContent"
+
+
+def _gemini_usage(tokens: int) -> dict:
+    return {"promptTokenCount": 8, "candidatesTokenCount": tokens, "totalTokenCount": 8 + tokens}
+
+
+class Gemini:
+    """`generateContent` and `streamGenerateContent?alt=sse`: one GenerateContentResponse per
+    event, each with one text part, the running usage, the model version and the response id;
+    the last carries `finishReason`. No opening or closing events: the body's end ends it."""
+
+    name = "gemini"
+    path = GEMINI_PATH
+
+    @staticmethod
+    def request(model: str, stream: bool) -> dict:
+        return {"contents": [{"role": "user", "parts": [{"text": PROMPT}]}],
+                "generationConfig": {"maxOutputTokens": 256}}
+
+    @staticmethod
+    def generation(text: str, tokens: int) -> dict:
+        """What `generateContent` returns for this generation (and a stream of it rebuilds)."""
+        return {"candidates": [{"content": {"parts": [{"text": text}], "role": "model"},
+                                "finishReason": "STOP", "index": 0}],
+                "usageMetadata": _gemini_usage(tokens), "modelVersion": MODEL,
+                "responseId": "resp-bench"}
+
+    @staticmethod
+    def completion() -> bytes:
+        return _json(Gemini.generation(ANSWER, 3))
+
+    @staticmethod
+    def opening() -> bytes:
+        return b""
+
+    @staticmethod
+    def token(i: int, last: bool = False) -> bytes:
+        candidate: dict[str, Any] = {"content": {"parts": [{"text": f"tok{i} "}], "role": "model"},
+                                     "index": 0}
+        if last:
+            candidate["finishReason"] = "STOP"
+        return _data({"candidates": [candidate], "usageMetadata": _gemini_usage(i + 1),
+                      "modelVersion": MODEL, "responseId": "resp-bench"})
+
+    @staticmethod
+    def closing(tokens: int) -> bytes:
+        return b""
+
+    @staticmethod
+    def stream_text(body: bytes) -> tuple[str, bool]:
+        text, done = [], False
+        for line in body.split(b"\n"):
+            if line.startswith(b"data: {"):
+                for candidate in json.loads(line[6:]).get("candidates") or []:
+                    for part in (candidate.get("content") or {}).get("parts") or []:
+                        text.append(part.get("text") or "")
+                    done = done or bool(candidate.get("finishReason"))
+        return "".join(text), done
+
+
+Shape = type[Chat] | type[Responses] | type[Messages] | type[Gemini]
+API: dict[str, Shape] = {api.name: api for api in (Chat, Responses, Messages, Gemini)}
 NAMES = tuple(API)
 
 
-def for_path(path: str) -> type[Chat] | type[Responses] | type[Messages]:
-    """The API whose path the request path ends with (chat when none does)."""
-    for api in API.values():
-        if path.split("?", 1)[0].endswith(api.path[3:]):
+def for_path(path: str) -> Shape:
+    """The API the request path is for (chat when none is)."""
+    path = path.split("?", 1)[0]
+    if path.endswith((":generateContent", ":streamGenerateContent")):
+        return Gemini
+    for api in (Responses, Messages):
+        if path.endswith(api.path[3:]):
             return api
     return Chat
+
+
+def url_path(api: str, model: str, *, stream: bool = False) -> str:
+    """The path (and query) a client posts to: Gemini's names the model and the streaming."""
+    if api == Gemini.name:
+        if stream:
+            return GEMINI_STREAM_PATH.format(model=model) + "?alt=sse"
+        return GEMINI_PATH.format(model=model)
+    return API[api].path
+
+
+def endpoint(api: str, *, stream: bool = False) -> str:
+    """The `endpoint` Albicilla's records of this API name (Gemini's with `{model}`)."""
+    if api == Gemini.name:
+        return GEMINI_STREAM_PATH if stream else GEMINI_PATH
+    return API[api].path
+
+
+def asks_stream(path: str, body: bytes) -> bool:
+    """Whether a request asks for a stream: Gemini's by its path, the others' by the body."""
+    if path.split("?", 1)[0].endswith(":streamGenerateContent"):
+        return True
+    try:
+        return json.loads(body).get("stream") is True
+    except (ValueError, AttributeError):
+        return False
 
 
 def request_body(api: str, model: str, *, stream: bool = False) -> bytes:
     return _json(API[api].request(model, stream))
 
 
+def stream_writes(api: str, tokens: int) -> list[bytes]:
+    """What the upstream writes for one stream, in order: the opening events (if any), one write
+    per text delta (the last one flagged), the closing events (if any)."""
+    shape = API[api]
+    writes = [shape.opening()]
+    writes += [shape.token(i, i == tokens - 1) for i in range(tokens)]
+    writes.append(shape.closing(tokens))
+    return [w for w in writes if w]
+
+
 def stream_body(api: str, tokens: int) -> bytes:
     """The whole SSE body of one stream (what nginx serves as its fixed stream)."""
-    shape = API[api]
-    return shape.opening() + b"".join(shape.token(i) for i in range(tokens)) + shape.closing(tokens)
+    return b"".join(stream_writes(api, tokens))
+
+
+def rebuilt(api: str, tokens: int) -> dict | None:
+    """The response a record of one stream must hold exactly, where the API's stream carries all
+    of it (Gemini: the non-streamed response of the same generation); None: checked loosely."""
+    if api == Gemini.name:
+        return Gemini.generation(expected_content(tokens), tokens)
+    return None
 
 
 def response_text(response: Any) -> str:

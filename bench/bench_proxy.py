@@ -1,7 +1,7 @@
 """Side-by-side proxy benchmarks: direct, the two floors, Albicilla (and LiteLLM), as ratios.
 
     bench/run proxy                      # installs nginx and wrk if missing, then runs this
-    uv run python bench/bench_proxy.py [--phases 1,2,3,4,5] [--apis chat,responses,messages]
+    uv run python bench/bench_proxy.py [--phases 1,2,3,4,5] [--apis chat,responses,messages,gemini]
     uv run python bench/bench_proxy.py --smoke     # tiny sizes, no nginx, wrk or LiteLLM
 
 The floor (bench/floor_proxy.py) is the same gunicorn gevent stack doing nothing but forwarding
@@ -9,23 +9,24 @@ through one pooled `requests` adapter: what Albicilla costs beyond it is what it
 so every phase is reported as Albicilla / floor. The logging floor (bench/logging_floor.py) is a
 minimal Flask view that also parses once and appends one record under flock: the limit for a
 proxy that logs, and the goals are set against it (Albicilla / logging floor). Each phase runs
-for each logged API
-(/v1/chat/completions, /v1/responses, /v1/messages), every target measured back to back, the
-order rotated every round:
+for each logged API (/v1/chat/completions, /v1/responses, /v1/messages, and Gemini's
+/v1beta/models/M:generateContent and :streamGenerateContent?alt=sse), every target measured back
+to back, the order rotated every round:
   1  added latency (over direct), non-streaming, 1 connection (wrk -c1 --latency): p50 and p99
   2  throughput, non-streaming, 64 connections; log lines counted per endpoint, and an exact
      count check: N requests from our own client give exactly N log lines (or none at all for
      an endpoint this build does not log)
   3  added time to first token on a slow stream (sequential raw-socket client): median, p99
   4  50-chunk SSE streams, 32 connections: rate, and every record rebuilt correctly
-  5  many concurrent slow streams (1,000 x a token every 100 ms for 20 s, dealt over the three
+  5  many concurrent slow streams (1,000 x a token every 100 ms for 20 s, dealt over the four
      APIs), through the floor, the logging floor, then Albicilla: all complete, all logged
      with the right content, CPU per relayed chunk, RSS and open sockets of each gunicorn
      worker (how evenly they split)
 Albicilla runs as `gunicorn wsgi:app` and the floor as `gunicorn floor_proxy:app`, both with 2
 gevent workers under the repository's gunicorn.conf.py, configured by PROXY_* only.
 LiteLLM is included for chat when its separate virtual environment exists
-(`bench/run litellm-setup`).
+(`bench/run litellm-setup`); its proxy is configured with OpenAI-shaped models only, so it has no
+column for the other APIs.
 """
 
 from __future__ import annotations
@@ -153,14 +154,14 @@ class Bench:
         return self.pairs[base]
 
     def targets(self, api: str, upstream: servers.Server, base: str, floor: servers.Server,
-                proxy: servers.Server, litellm_model: str | None) -> list[Target]:
-        path = api_bodies.API[api].path
+                proxy: servers.Server, model: str, *, stream: bool = False) -> list[Target]:
+        path = api_bodies.url_path(api, model, stream=stream)
         logging_floor = next(lf for b, lf in self.logging_floors.items()
                              if self.pairs[b][0] is floor)
         found = [("direct", base + path, upstream), ("floor", floor.url + path, floor),
                  ("logfloor", logging_floor.url + path, logging_floor),
                  ("albicilla", proxy.url + path, proxy)]
-        if self.litellm and litellm_model and api == "chat":
+        if self.litellm and api == "chat":
             found.append(("litellm", self.litellm.url + path, self.litellm))
         return found
 
@@ -250,18 +251,19 @@ class Bench:
 
     def throughput(self, api: str, floor: servers.Server, proxy: servers.Server) -> dict:
         a = self.args
-        path = api_bodies.API[api].path
+        path = api_bodies.url_path(api, "bench-model")
+        logged_as = api_bodies.endpoint(api)
         body = api_bodies.request_body(api, "bench-model")
         targets = self.targets(api, self.upstream, self.upstream.url, floor, proxy,
                                "bench-model")
         checks: list[dict] = []
-        before = [endpoint_lines(proxy.log_root, path)]
+        before = [endpoint_lines(proxy.log_root, logged_as)]
 
         def count(name: str, result: dict | None) -> None:
             if name != "albicilla":
                 return
             self.settle(proxy)
-            lines = endpoint_lines(proxy.log_root, path)
+            lines = endpoint_lines(proxy.log_root, logged_as)
             if result is not None:
                 added = lines - before[0]
                 checks.append({"completed": result["requests"], "logged": added,
@@ -277,11 +279,11 @@ class Bench:
                            rounds=a.rounds_load, after=count)
         # Exact: a fixed number of requests, all answered, gives exactly that many lines.
         self.settle(proxy)
-        start_lines = endpoint_lines(proxy.log_root, path)
+        start_lines = endpoint_lines(proxy.log_root, logged_as)
         exact = clients.load(proxy.url + path, body, connections=a.connections,
                              total=a.exact_requests, seconds=a.load_seconds * 10)
         self.settle(proxy)
-        logged = endpoint_lines(proxy.log_root, path) - start_lines
+        logged = endpoint_lines(proxy.log_root, logged_as) - start_lines
         answered = exact["requests"] == a.exact_requests and exact["errors"] == 0
         logging = logged > 0
         exact_ok = answered and (logged == a.exact_requests or not logging)
@@ -340,10 +342,10 @@ class Bench:
         floor, proxy = self.proxies(up.url, "ttft")
         budget = a.ttft_budget / len(self.apis())
         for api in self.apis():
-            targets = self.targets(api, up, up.url, floor, proxy, "bench-slow")
+            targets = self.targets(api, up, up.url, floor, proxy, "bench-slow", stream=True)
             group[api] = self.ttft(api, targets, budget)
             records = [r for r in read_records(proxy.log_root)
-                       if r.get("endpoint") == api_bodies.API[api].path]
+                       if r.get("endpoint") == api_bodies.endpoint(api, stream=True)]
             group[api]["albicilla_records"] = {
                 "records": len(records), "complete": sum(1 for r in records if r["complete"])}
 
@@ -378,15 +380,15 @@ class Bench:
 
     def sse(self, api: str, floor: servers.Server, proxy: servers.Server) -> dict:
         a = self.args
-        path = api_bodies.API[api].path
-        targets = self.targets(api, self.upstream, self.sse_base(), floor, proxy, "bench-sse")
+        targets = self.targets(api, self.upstream, self.sse_base(), floor, proxy, "bench-sse",
+                               stream=True)
         body = api_bodies.request_body(api, "bench-sse", stream=True)
         expected = api_bodies.expected_content(a.sse_tokens)
         runs = self.rounds(f"4 sse50 c32 {api}", targets, body,
                            connections=a.sse_connections, threads=2, seconds=a.load_seconds,
                            rounds=a.rounds_load, check=stream_check(api, expected))
         self.settle(proxy)
-        check = verify_streams(read_records(proxy.log_root), expected, path)
+        check = verify_streams(read_records(proxy.log_root), api, a.sse_tokens)
         completed = sum(r["requests"] for r in runs["albicilla"] + self.warmups["albicilla"])
         # Each client run may stop with up to `connections` streams cut off mid-way.
         budget = a.sse_connections * (a.rounds_load + 1)
@@ -417,12 +419,11 @@ class Bench:
             for name, server in (("floor", floor), ("logfloor", logging_floor),
                                  ("albicilla", proxy)):
                 group[name] = self.many_streams(name, server, tokens)
-            expected = api_bodies.expected_content(tokens)
             records = read_records(proxy.log_root)
             group["records"] = {}
             for i, api in enumerate(self.apis()):
                 sent = len(range(i, a.streams, len(self.apis())))
-                check = verify_streams(records, expected, api_bodies.API[api].path)
+                check = verify_streams(records, api, tokens)
                 check["sent"] = sent
                 check["logging"] = check["records"] > 0
                 check["ok"] = not check["logging"] or check["correct"] == check["records"] == sent
@@ -437,7 +438,7 @@ class Bench:
     def many_streams(self, name: str, server: servers.Server, tokens: int) -> dict:
         a = self.args
         expected = api_bodies.expected_content(tokens)
-        kinds = [(server.url + api_bodies.API[api].path,
+        kinds = [(server.url + api_bodies.url_path(api, "bench-slow", stream=True),
                   api_bodies.request_body(api, "bench-slow", stream=True),
                   stream_check(api, expected)) for api in self.apis()]
         workers = server.worker_pids()
@@ -461,8 +462,11 @@ class Bench:
         result = clients.many_streams(kinds, count=a.streams, seconds=a.stream_seconds * 3 + 60,
                                       sample=sample)
         sample()
-        # Upstream writes per stream: the opening events, the tokens, the closing events.
-        chunks = a.streams * (tokens + 2)
+        # Upstream writes per stream: the opening events, the tokens, the closing events (Gemini
+        # has neither), for the streams dealt to each API.
+        apis = self.apis()
+        chunks = sum(len(range(i, a.streams, len(apis)))
+                     * len(api_bodies.stream_writes(api, tokens)) for i, api in enumerate(apis))
         result["cpu_s"] = server.cpu_seconds() - cpu
         result["cpu_us_per_chunk"] = result["cpu_s"] / chunks * 1e6
         if spy:
@@ -538,7 +542,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.rounds, args.seconds, args.rounds_load, args.load_seconds = 1, 0.3, 1, 0.3
         args.warmup, args.connections, args.exact_requests = 0.1, 8, 40
         args.ttft_pairs, args.warmup_requests, args.sse_connections = 5, 1, 4
-        args.streams = min(args.streams, 21)
+        args.streams = min(args.streams, 24)
         args.stream_seconds = min(args.stream_seconds, 1.0)
         args.profile = 0
     return args

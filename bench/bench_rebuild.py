@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'/ joined':>10s}")
     for name in api_bodies.NAMES:
         body = api_bodies.stream_body(name, args.tokens)
-        api = api_for_path(api_bodies.API[name].path)
+        api = api_for_path(api_bodies.url_path(name, "bench-sse", stream=True).split("?")[0])
         assert api is not None, name
         events = [line[6:] for line in body.split(b"\n") if line.startswith(b"data: {")]
         joined = b"[" + b",".join(events) + b"]"

@@ -101,7 +101,7 @@ def call(app: App, path: str, body: bytes) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--api", default="chat", help="chat, responses or messages")
+    parser.add_argument("--api", default="chat", help="chat, responses, messages or gemini")
     parser.add_argument("--requests", type=int, default=300, help="requests per round")
     parser.add_argument("--rounds", type=int, default=25)
     args = parser.parse_args(argv)
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     import api_bodies
     import proxy_servers as servers
 
-    path = api_bodies.API[args.api].path
+    path = api_bodies.url_path(args.api, "bench-model")
     body = api_bodies.request_body(args.api, "bench-model")
     with tempfile.TemporaryDirectory(prefix="albench-split-") as tmp, \
             servers.nginx(Path(tmp)) as nginx:

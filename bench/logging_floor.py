@@ -27,7 +27,8 @@ from flask import Flask, Response, request
 from requests.adapters import HTTPAdapter
 
 READ_SIZE = 65536
-PATHS = ("/v1/chat/completions", "/v1/responses", "/v1/messages")
+PATHS = ("/v1/chat/completions", "/v1/responses", "/v1/messages",
+         "/v1beta/models/<model>:generateContent", "/v1beta/models/<model>:streamGenerateContent")
 _NOT_FORWARDED = frozenset({"host", "connection", "keep-alive", "te", "trailer",
                             "transfer-encoding", "upgrade", "content-length", "expect",
                             "proxy-authorization", "proxy-connection"})
@@ -45,6 +46,10 @@ def delta_text(path: str, event: Any) -> str | None:
     if path == "/v1/chat/completions":
         choices = event.get("choices")
         return choices[0].get("delta", {}).get("content") if choices else None
+    candidates = event.get("candidates")
+    if candidates:  # Gemini: every event is a GenerateContentResponse
+        parts = candidates[0].get("content", {}).get("parts") or ()
+        return "".join(part.get("text") or "" for part in parts)
     kind = event.get("type")
     if kind == "response.output_text.delta":
         return event.get("delta")
@@ -81,7 +86,8 @@ class LoggingFloor:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED}
         prepared = requests.PreparedRequest()
         prepared.prepare_method("POST")
-        prepared.prepare_url(self.base + request.path, None)
+        query = request.query_string.decode("latin-1")
+        prepared.prepare_url(self.base + request.path + (f"?{query}" if query else ""), None)
         prepared.prepare_headers(headers)
         prepared.prepare_body(body, None)
         upstream = self.adapter.send(prepared, stream=True, timeout=self.timeout)
@@ -105,7 +111,7 @@ class LoggingFloor:
     def relay(self, upstream: requests.Response, path: str,
               record: dict[str, Any]) -> Iterator[bytes]:
         """Chunks go out as they arrive; the record goes to disk before the chunk holding the
-        terminal event (or, for a stream without one, before its end)."""
+        terminal event (or, for a stream without one, Gemini's, when the body ends)."""
         raw = upstream.raw
         texts: list[str] = []
         held = b""
@@ -140,7 +146,7 @@ def create_app() -> Flask:
     app = Flask(__name__)
     floor: list[LoggingFloor] = []
 
-    def view() -> Response:
+    def view(model: str | None = None) -> Response:
         # Built in the worker on first use, after gevent has patched it.
         if not floor:
             floor.append(LoggingFloor(os.environ["PROXY_UPSTREAM_ENDPOINT"],

@@ -18,7 +18,8 @@ HEAD_LIMIT = 65536
 
 def request_bytes(url: str, body: bytes, *, close: bool = False) -> bytes:
     parts = urlsplit(url)
-    return (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return (f"POST {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
             "Content-Type: application/json\r\nAuthorization: Bearer sk-bench\r\n"
             f"Content-Length: {len(body)}\r\n"
             f"{'Connection: close' + chr(13) + chr(10) if close else ''}\r\n").encode() + body

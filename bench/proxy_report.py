@@ -12,6 +12,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import api_bodies
+
 # -- logs ----------------------------------------------------------------------------------
 
 def log_files(root: Path) -> list[Path]:
@@ -56,12 +58,16 @@ def endpoint_lines(root: Path, path: str) -> int:
     return total
 
 
-def verify_streams(records: list[dict], expected: str, path: str = "/v1/chat/completions") -> dict:
-    """Count this endpoint's stream records rebuilt exactly (complete, content, end) and the rest.
+def verify_streams(records: list[dict], api: str, tokens: int) -> dict:
+    """Count this API's stream records rebuilt exactly (complete, content, end) and the rest.
 
-    Chat records are checked field by field; the other APIs' records (their shape is theirs)
-    must be complete, 200, marked as a stream and hold the whole streamed text.
+    Chat records are checked field by field; Gemini's must equal the non-streamed response of the
+    same generation (its stream carries every field); the other APIs' records (their shape is
+    theirs) must be complete, 200, marked as a stream and hold the whole streamed text.
     """
+    path = api_bodies.endpoint(api, stream=True)
+    expected = api_bodies.expected_content(tokens)
+    whole = api_bodies.rebuilt(api, tokens)
     correct = wrong = cut = other = 0
     for r in records:
         if r.get("endpoint", "/v1/chat/completions") != path or not r["stream"]:
@@ -72,7 +78,9 @@ def verify_streams(records: list[dict], expected: str, path: str = "/v1/chat/com
             else:
                 other += 1
             continue
-        if path == "/v1/chat/completions":
+        if whole is not None:
+            right = r["response"] == whole
+        elif path == "/v1/chat/completions":
             choices = (r["response"] or {}).get("choices") or [{}]
             message = choices[0].get("message") or {}
             right = (message.get("content") == expected

@@ -182,7 +182,8 @@ def _running(name: str, argv: list[str], workdir: Path, port: int, *, env: dict 
 
 @contextmanager
 def nginx(workdir: Path, sse_tokens: int = 50) -> Iterator[Server]:
-    """nginx serving each API's fixed JSON answer under /v1 and its fixed stream under /sse/v1."""
+    """nginx serving each API's fixed JSON answer (under /v1, Gemini's under /v1beta) and its
+    fixed stream under /sse."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     prefix = workdir / "nginx"
     prefix.mkdir(parents=True, exist_ok=True)
@@ -197,8 +198,10 @@ def nginx(workdir: Path, sse_tokens: int = 50) -> Iterator[Server]:
            for name, api in api_bodies.API.items()},
     }.items():
         conf = conf.replace(marker, value)
-    for name, api in api_bodies.API.items():
-        sse_file = prefix / "html" / "sse" / api.path.lstrip("/")
+    for name in api_bodies.API:
+        # Gemini's stream is one file for any model (nginx.conf.template rewrites to it).
+        path = "/v1beta/gemini.sse" if name == "gemini" else api_bodies.url_path(name, "-")
+        sse_file = prefix / "html" / "sse" / path.lstrip("/")
         sse_file.parent.mkdir(parents=True, exist_ok=True)
         sse_file.write_bytes(api_bodies.stream_body(name, sse_tokens))
     conf_path = prefix / "nginx.conf"

@@ -1,12 +1,13 @@
-"""An asyncio upstream for the three logged APIs that holds thousands of slow streams at once.
+"""An asyncio upstream for the four logged APIs that holds thousands of slow streams at once.
 
     python bench/slow_upstream.py --port 0 --tokens 200 --interval 0.1 --first-delay 0
 
-`POST .../chat/completions`, `.../responses` or `.../messages` with `"stream": true` in the body
-answers an SSE stream (chunked) in that API's shape (api_bodies.py): the opening events at once,
+`POST .../chat/completions`, `.../responses` or `.../messages` with `"stream": true` in the body,
+or `.../models/M:streamGenerateContent` (Gemini), answers an SSE stream (chunked) in that API's
+shape (api_bodies.py): the opening events (if the API has any) at once,
 then `--tokens` text deltas (`tok0 `, `tok1 `, ...), the first after `--first-delay` seconds and
 the others every `--interval` seconds on a fixed schedule (so 1,000 streams do not drift), then
-the closing events. Without a stream it answers that API's fixed JSON body. `GET /health`
+the closing events (if any). Without a stream it answers that API's fixed JSON body. `GET /health`
 answers 200. Connections are kept alive. The port it listens on is printed on the first line
 of stdout.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import socket
 import time
 
@@ -55,10 +55,7 @@ class SlowUpstream:
         if method == "GET" and target.startswith("/health"):
             await self._send(writer, b"application/json", b'{"status":"ok"}')
             return keep_alive
-        try:
-            stream = json.loads(body).get("stream") is True
-        except (ValueError, AttributeError):
-            stream = False
+        stream = api_bodies.asks_stream(target, body)
         api = api_bodies.for_path(target)
         if stream:
             await self._stream(writer, api)
@@ -79,18 +76,21 @@ class SlowUpstream:
         start = loop.time()
         self.active += 1
         try:
+            # An empty write would be the chunked body's end: an API without opening or closing
+            # events (Gemini) sends none.
+            opening, closing = api.opening(), api.closing(self.tokens)
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                          b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         + chunk(api.opening()))
+                         + (chunk(opening) if opening else b""))
             await writer.drain()
             for i in range(self.tokens):
                 due = start + self.first_delay + i * self.interval
                 delay = due - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                writer.write(chunk(api.token(i)))
+                writer.write(chunk(api.token(i, i == self.tokens - 1)))
                 await writer.drain()
-            writer.write(chunk(api.closing(self.tokens)) + b"0\r\n\r\n")
+            writer.write((chunk(closing) if closing else b"") + b"0\r\n\r\n")
             await writer.drain()
         finally:
             self.active -= 1

@@ -27,7 +27,7 @@ def run_bench(tmp_path: Path, *args: str) -> tuple[dict, str]:
     return json.loads(results.read_text()), done.stdout
 
 
-API_NAMES = ("chat", "responses", "messages")
+API_NAMES = ("chat", "responses", "messages", "gemini")
 
 
 def test_every_phase_runs_for_every_api_without_nginx_or_wrk(tmp_path):
@@ -42,17 +42,21 @@ def test_every_phase_runs_for_every_api_without_nginx_or_wrk(tmp_path):
         # Endpoints this build does not log yet give no line at all, never a wrong count.
         assert exact["ok"] and exact["sent"] == 40 and exact["logged"] in (0, 40), api
         assert results["sse50_c32"][api]["records"]["ok"], api
-    # Chat is logged on every build: every request exactly once.
-    assert results["throughput_c64"]["chat"]["exact_count"]["logged"] == 40
-    assert results["sse50_c32"]["chat"]["records"]["correct"] > 0
+    # Every API is logged by this build: every request exactly once, every stream rebuilt.
+    for api in API_NAMES:
+        assert results["throughput_c64"][api]["exact_count"]["logged"] == 40, api
+        assert results["sse50_c32"][api]["records"]["correct"] > 0, api
     many = results["many_streams"]
-    assert many["ok"] and many["floor"]["complete"] == many["albicilla"]["complete"] == 21
-    assert many["logfloor"]["complete"] == 21
-    assert many["records"]["chat"]["correct"] == 7
+    assert many["ok"] and many["floor"]["complete"] == many["albicilla"]["complete"] == 24
+    assert many["logfloor"]["complete"] == 24
+    # 24 streams dealt over the four APIs: 6 each, each logged once and rebuilt.
+    for api in API_NAMES:
+        assert many["records"][api]["correct"] == many["records"][api]["records"] == 6, api
     assert len(many["albicilla"]["workers"]) == 2
     assert all(w["vmhwm_mb"] > 0 for w in many["albicilla"]["workers"])
     assert "| 1 | chat | latency median, 1 conn. (ms, added) |" in output
     assert "| 2 | messages | requests/s, 8 connections |" in output
+    assert "| 4 | gemini | streams rebuilt in the log |" in output
     assert "| Albicilla / floor | Albicilla / logging floor | goal |" in output
 
 
@@ -87,3 +91,29 @@ def test_the_rebuild_bench_times_every_api(tmp_path):
     for row in rows.values():
         ratio = float(row[4].removesuffix("x"))
         assert abs(ratio - float(row[1]) / float(row[3])) <= 0.5 + 0.1 * ratio, row
+
+
+def gemini_record(response: dict, *, complete: bool = True) -> dict:
+    return {"endpoint": "/v1beta/models/{model}:streamGenerateContent", "stream": True,
+            "status": 200, "complete": complete, "error": None, "response": response}
+
+
+def test_a_gemini_stream_record_counts_only_when_it_equals_the_whole_response(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    from proxy_report import verify_streams
+
+    text = "tok0 tok1 tok2 "
+    whole = {"candidates": [{"content": {"parts": [{"text": text}], "role": "model"},
+                             "finishReason": "STOP", "index": 0}],
+             "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 3,
+                               "totalTokenCount": 11},
+             "modelVersion": "bench-model", "responseId": "resp-bench"}
+    short_usage = json.loads(json.dumps(whole))
+    short_usage["usageMetadata"]["candidatesTokenCount"] = 1  # an early chunk's usage kept
+    unfinished = json.loads(json.dumps(whole))
+    del unfinished["candidates"][0]["finishReason"]
+    records = [gemini_record(whole), gemini_record(short_usage), gemini_record(unfinished),
+               gemini_record(whole, complete=False)]
+    check = verify_streams(records, "gemini", 3)
+    assert check == {"records": 4, "correct": 1, "wrong": 2, "cut_by_client_stop": 0,
+                     "other_incomplete": 1}
