@@ -38,6 +38,12 @@ _stdlib_sorted = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_
 _stdlib_strict = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
+# msgspec alone, for hot loops (no Python frame of ours): for UTF-8 bytes it reads, the value
+# `loads` and `loads_for_record` return; for anything else ValueError (msgspec.DecodeError) or
+# RecursionError, and the caller reads those the full way.
+loads_native = _decode
+
+
 def loads(data: bytes | str) -> Any:
     """`json.loads(data)`: the same value, or the same exception (NaN and Infinity as
     `NonFinite`, so that `dumps` writes them back as they were read)."""

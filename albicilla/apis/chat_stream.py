@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..jsonio import loads_native
 from .sse import SSEStream, parse_data
 
 # Message fields that arrive as text fragments to be concatenated.
@@ -17,6 +18,8 @@ _NOT_CARRIED = frozenset({"object", "choices", "obfuscation"})
 _CALL_KEYS = frozenset({"index", "id", "type", "function"})
 # Choice keys with a rule of their own, or (message) that must not override the rebuilt one.
 _CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs", "message"})
+# The usual choice of a chunk: a text fragment and nothing else (see _add_choices).
+_PLAIN_CHOICE = frozenset({"index", "delta", "finish_reason", "logprobs"})
 _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number",
                bool: "boolean", type(None): "null"}
 
@@ -208,6 +211,21 @@ class StreamRebuilder(SSEStream):
         return result
 
 
+    def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
+        """Unnamed events whose data msgspec reads as an object without `error` go straight to
+        the chunk's rules; every other event takes `on_event`, which reads it the full way."""
+        add_chunk = self._add_chunk
+        for name, data in zip(names, datas, strict=True):
+            if not name:
+                try:
+                    obj = loads_native(data)
+                except (ValueError, RecursionError):
+                    obj = None
+                if type(obj) is dict and not obj.get("error"):
+                    add_chunk(obj)
+                    continue
+            self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
+
     def on_event(self, event: str, data: str) -> None:
         try:
             obj = parse_data(data)
@@ -235,16 +253,19 @@ class StreamRebuilder(SSEStream):
     def _add_chunk(self, chunk: dict[str, Any]) -> None:
         head, tail = self._head, self._tail
         for key, value in chunk.items():
-            if key == "choices":
+            if key in head:
+                if not head[key]:  # the first truthy value: content-filter chunks carry "" and 0
+                    head[key] = value or None
+            elif key == "choices":
                 if isinstance(value, list):
                     self._add_choices(value)
-            elif key in head:
-                head[key] = head[key] or value or None  # content-filter chunks carry "" and 0
             elif key not in _NOT_CARRIED and (value is not None or key not in tail):
                 # Last non-null: usage is cumulative where a server repeats it, never summed.
                 tail[key] = value
 
     def _add_choices(self, items: list[Any]) -> None:
+        if len(items) == 1 and self._add_text(items[0]):
+            return
         for position, item in enumerate(items):
             if not isinstance(item, dict):
                 self.note(f"choice is a JSON {_JSON_TYPES.get(type(item), '?')}, not an object")
@@ -254,6 +275,24 @@ class StreamRebuilder(SSEStream):
                 index = position
             choice = self._choices.get(index) or self._choices.setdefault(index, _Choice())
             choice.add(item)
+
+
+    def _add_text(self, item: Any) -> bool:
+        """The usual choice, a `content` fragment for a choice that has had content before and
+        nothing else that needs a rule: appended (True), as `_Choice.add` would do."""
+        if type(item) is not dict or not item.keys() <= _PLAIN_CHOICE:
+            return False
+        delta, index = item.get("delta"), item.get("index")
+        if (type(delta) is not dict or len(delta) != 1 or type(index) is not int
+                or item.get("finish_reason") is not None or item.get("logprobs") is not None):
+            return False
+        text = delta.get("content")
+        choice = self._choices.get(index)
+        parts = choice.texts.get("content") if choice is not None else None
+        if parts is None or type(text) is not str:
+            return False
+        parts.append(text)
+        return True
 
 
 def rebuild_completion(chunks: Iterable[bytes]) -> dict[str, Any]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..errors import ProxyError
-from ..jsonio import dumps
+from ..jsonio import dumps, loads_native
 from .messages_stream import MessageAccumulator
 from .sse import SSEStream, parse_data
 
@@ -76,6 +76,20 @@ class MessagesStream(SSEStream):
         data = dumps({"type": "error", "error": error})
         tail = self._tail if self._sse.closed else self._sse.unfinished_tail()
         return tail + b"event: error\ndata: " + data + b"\n\n"
+
+    def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
+        """The usual event, a text_delta for a text block, goes straight to the block; every
+        other event takes `on_event`, which reads it the full way."""
+        add_text = self._message.add_text
+        for name, data in zip(names, datas, strict=True):
+            if name == b"content_block_delta":
+                try:
+                    obj = loads_native(data)
+                except (ValueError, RecursionError):
+                    obj = None
+                if type(obj) is dict and obj.get("type") == "content_block_delta" and add_text(obj):
+                    continue
+            self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
 
     def on_event(self, event: str, data: str) -> None:
         try:

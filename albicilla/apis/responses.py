@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..errors import ProxyError
-from ..jsonio import dumps
+from ..jsonio import dumps, loads_native
 from .responses_stream import DELTAS, DONES, PARTS, OutputItems
 from .sse import SSEStream, parse_data
 
@@ -100,6 +100,30 @@ class ResponsesStream(SSEStream):
         # are empty events, which SSE readers skip.
         return b"\n\nevent: response.failed\ndata: " + data + b"\n\n"
 
+
+    def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
+        """The usual event, an output_text delta for a text part that has had text before, is
+        appended straight away; every other event takes `on_event`, which reads it in full."""
+        fragments_of = self._items.text_fragments
+        for name, data in zip(names, datas, strict=True):
+            if name == b"response.output_text.delta" and self._terminal is None:
+                try:
+                    obj = loads_native(data)
+                except (ValueError, RecursionError):
+                    obj = None
+                if (type(obj) is dict and obj.get("type") == "response.output_text.delta"
+                        and not obj.get("error")):
+                    text = obj.get("delta")
+                    fragments = fragments_of(obj.get("output_index"), obj.get("content_index"))
+                    if fragments is not None and type(text) is str:
+                        number, held = obj.get("sequence_number"), self._sequence
+                        if type(number) is int and (held is None or number > held):
+                            self._sequence = number
+                        else:
+                            self._check_sequence(number)
+                        fragments.append(text)
+                        continue
+            self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
 
     def on_event(self, event: str, data: str) -> None:
         if self._terminal is not None:
