@@ -1,0 +1,206 @@
+"""The decoder's fast path for whole events, and the accumulators' batch readers behind it: the
+same events, notes and rebuilt responses as the same bytes fed one byte at a time."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from albicilla.apis.chat import ChatStream
+from albicilla.apis.messages import MessagesStream
+from albicilla.apis.responses import ResponsesStream
+from albicilla.apis.sse import SSEDecoder
+
+
+class Recorder(SSEDecoder):
+    def __init__(self, max_bytes: int = 8 * 1024 * 1024) -> None:
+        self.seen: list[tuple[str, ...]] = []
+        self.batches: list[int] = []
+        super().__init__(lambda event, data: self.seen.append(("event", event, data)),
+                         max_bytes=max_bytes)
+        plain = self.on_events
+
+        def batch(names, datas):  # type: ignore[no-untyped-def]
+            self.batches.append(len(datas))
+            plain(names, datas)
+
+        self.on_events = batch
+
+    def note(self, note: str) -> None:
+        self.seen.append(("note", note))
+        super().note(note)
+
+
+def run(chunks: list[bytes], max_bytes: int = 8 * 1024 * 1024) -> Recorder:
+    decoder = Recorder(max_bytes)
+    for chunk in chunks:
+        decoder.feed(chunk)
+    decoder.close()
+    return decoder
+
+
+def bytewise(body: bytes) -> list[bytes]:
+    return [body[i : i + 1] for i in range(len(body))]
+
+
+def data(obj: object) -> bytes:
+    return b"data: " + json.dumps(obj).encode() + b"\n\n"
+
+
+def test_a_chunk_of_whole_events_is_read_in_one_batch_with_the_same_events() -> None:
+    body = data({"a": 1}) + data({"b": "x:y"}) + b"data:  two spaces\n\n" + b"data: \n\n"
+    fast = run([body])
+    assert fast.batches == [4]
+    assert fast.seen == run(bytewise(body)).seen
+    assert fast.seen[2] == ("event", "", " two spaces") and fast.seen[3] == ("event", "", "")
+
+
+def test_named_events_are_read_in_one_batch_with_their_names() -> None:
+    body = b"event: one\ndata: 1\n\nevent: two\ndata: 2\n\n"
+    fast = run([body])
+    assert fast.batches == [2]
+    assert fast.seen[:2] == [("event", "one", "1"), ("event", "two", "2")]
+
+
+@pytest.mark.parametrize("body", [
+    b"data: 1\n\nevent: two\ndata: 2\n\n",  # named and unnamed mixed
+    b"event: one\ndata: 1\n\ndata: 2\n\n",
+    b"data: 1\ndata: 2\n\ndata: 3\n\n",  # two data lines
+    b"event: one\ndata: 1\ndata: 2\n\nevent: two\n\nevent: three\ndata: 3\n\n",
+    b": keep-alive\n\ndata: 1\n\n",
+    b"data: 1\n\nid: 7\ndata: 2\n\n",
+    b"data: 1\n\n\ndata: 2\n\n",  # an extra blank line
+    b"\xef\xbb\xbfdata: 1\n\ndata: 2\n\n",  # a byte order mark at the start
+    b"data:1\n\ndata: 2\n\n",
+    b"data: 1\r\n\r\ndata: 2\n\n",
+    b"data: bad \xff byte\n\ndata: 2\n\n",
+])
+def test_chunks_not_of_the_usual_form_give_the_same_events(body: bytes) -> None:
+    assert run([body]).seen == run(bytewise(body)).seen
+
+
+def test_a_fast_chunk_then_a_cr_framed_one() -> None:
+    chunks = [data(1) + data(2), b"data: 3\r\n\r\ndata: 4\r", b"\n\r\n", data(5)]
+    fast = run(chunks)
+    assert fast.batches[0] == 2
+    assert fast.seen == run(bytewise(b"".join(chunks))).seen
+    assert [s[2] for s in fast.seen if s[0] == "event"] == ["1", "2", "3", "4", "5"]
+
+
+@pytest.mark.parametrize("cut", [-2, -1, 0, 1, 2])
+def test_an_event_split_at_its_blank_line(cut: int) -> None:
+    body = data(1) + data(2) + data(3)
+    at = len(data(1) + data(2)) + cut
+    assert run([body[:at], body[at:]]).seen == run(bytewise(body)).seen
+
+
+def test_the_rest_after_the_last_whole_event_waits_for_the_next_chunk() -> None:
+    fast = run([data(1) + b"event: x\nda", b"ta: 2\n\n"])
+    assert fast.seen == [("event", "", "1"), ("event", "x", "2"),
+                         ("note", "stream ended without [DONE]")]
+
+
+def test_an_oversized_event_in_a_chunk_is_dropped_as_line_by_line() -> None:
+    body = data(1) + b"data: " + b"x" * 100 + b"\n\n" + data(3)
+    fast = run([body], max_bytes=64)
+    assert fast.seen == run(bytewise(body), max_bytes=64).seen
+    assert ("note", "oversized SSE line dropped") in fast.seen
+    assert [s[2] for s in fast.seen if s[0] == "event"] == ["1", "3"]
+
+
+def test_done_in_a_batch_ends_the_stream_there() -> None:
+    body = data(1) + b"data: [DONE]\n\n" + data(3) + b"data: [DONE]\n\n"
+    fast = run([body])
+    assert fast.done
+    assert fast.seen == [("event", "", "1")]
+    assert fast.seen == run(bytewise(body)).seen
+
+
+def test_done_only_inside_a_value_does_not_end_the_stream() -> None:
+    body = data("data: [DONE]") + b"data: [DONE] \n\n"
+    fast = run([body])
+    assert fast.seen == [("event", "", '"data: [DONE]"')] and fast.done
+
+
+def chat_chunk(content: object, index: int = 0, **extra: object) -> dict:
+    return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": index, "delta": {"content": content}, "finish_reason": None,
+                         **extra}]}
+
+
+def same_as_bytewise(make, body: bytes):  # type: ignore[no-untyped-def]
+    fast, slow = make(), make()
+    fast.feed(body)
+    fast.close()
+    for byte in bytewise(body):
+        slow.feed(byte)
+    slow.close()
+    assert fast.notes == slow.notes
+    assert fast.response() == slow.response()
+    return fast
+
+
+def test_chat_batch_with_an_unparsable_event_in_the_middle() -> None:
+    body = (data(chat_chunk("a")) + b"data: {not json\n\n" + data(chat_chunk("b"))
+            + data(chat_chunk("c", index=1)) + data(chat_chunk(None)) + b"data: [1]\n\n"
+            + data(chat_chunk("d", logprobs={"content": [{"token": "d"}]}))
+            + data({"error": {"message": "boom"}}) + data(chat_chunk("e")) + b"data: [DONE]\n\n")
+    stream = same_as_bytewise(ChatStream, body)
+    assert stream.notes[0].startswith("unparsable event")
+    assert stream.response()["choices"][0]["message"]["content"] == "abde"
+
+
+def test_messages_batch_keeps_notes_in_order() -> None:
+    def event(name: str, obj: dict) -> bytes:
+        return b"event: " + name.encode() + b"\n" + data({"type": name, **obj})
+
+    body = (event("content_block_delta", {"index": 0, "delta": {"type": "text_delta",
+                                                                  "text": "early"}})
+            + event("message_start", {"message": {"id": "m", "content": [], "usage": {}}})
+            + event("content_block_start", {"index": 0, "content_block": {"type": "text",
+                                                                           "text": ""}})
+            + event("content_block_start", {"index": 1, "content_block": {"type": "thinking",
+                                                                           "thinking": ""}})
+            + event("content_block_delta", {"index": 0, "delta": {"type": "text_delta",
+                                                                  "text": "a"}})
+            + b"event: content_block_delta\ndata: {oops\n\n"
+            + event("content_block_delta", {"index": 1, "delta": {"type": "text_delta",
+                                                                  "text": "x"}})
+            + event("content_block_delta", {"index": 7, "delta": {"type": "text_delta",
+                                                                  "text": "y"}})
+            + event("content_block_delta", {"index": True, "delta": {"type": "text_delta",
+                                                                     "text": "z"}})
+            + event("content_block_delta", {"index": 0, "delta": {"type": "text_delta",
+                                                                  "text": "b"}})
+            + b"event: content_block_delta\ndata: {\"type\":\"ping\"}\n\n"
+            + event("message_stop", {}))
+    stream = same_as_bytewise(MessagesStream, body)
+    assert len(stream.notes) >= 5
+    assert stream.response()["content"][0]["text"] == "ab"
+
+
+def test_responses_batch_keeps_sequence_notes_and_text() -> None:
+    def event(kind: str, seq: int, **obj: object) -> bytes:
+        return (b"event: " + kind.encode() + b"\n"
+                + data({"type": kind, "sequence_number": seq, **obj}))
+
+    delta = "response.output_text.delta"
+    body = (event(delta, 0, output_index=0, content_index=0, delta="early")
+            + event("response.created", 1, response={"id": "r", "output": []})
+            + event("response.output_item.added", 2, output_index=0,
+                    item={"type": "message", "id": "i", "content": []})
+            + event(delta, 3, output_index=0, content_index=0, delta="a")
+            + event(delta, 4, output_index=0, content_index=0, delta="b")
+            + event(delta, 4, output_index=0, content_index=0, delta="c")
+            + b"event: " + delta.encode() + b"\ndata: {broken\n\n"
+            + event(delta, 6, output_index=0, content_index=True, delta="t")
+            + event(delta, 7, output_index=0, content_index=1, delta="d")
+            + event(delta, 8, item_id="i", content_index=0, delta="e")
+            + event(delta, 9, output_index=0, content_index=0, delta="f", error="x")
+            + event(delta, 2, output_index=0, content_index=0, delta="g"))
+    stream = same_as_bytewise(ResponsesStream, body)
+    assert "sequence_number 4 after 4" in stream.notes
+    assert "sequence_number 2 after 9" in stream.notes
+    text = stream.response()["output"][0]["content"][0]["text"]
+    assert text.startswith("abc") and "g" in text
