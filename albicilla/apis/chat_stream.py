@@ -18,7 +18,9 @@ _NOT_CARRIED = frozenset({"object", "choices", "obfuscation"})
 _CALL_KEYS = frozenset({"index", "id", "type", "function"})
 # Choice keys with a rule of their own, or (message) that must not override the rebuilt one.
 _CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs", "message"})
-# The usual choice of a chunk: a text fragment and nothing else (see _add_choices).
+# The usual chunk: these keys only, when id, created and model are held (the rest need no rule),
+# and one choice with these keys only, its delta only `content`, no finish_reason or logprobs.
+_PLAIN_CHUNK = frozenset({"id", "object", "created", "model", "choices", "obfuscation"})
 _PLAIN_CHOICE = frozenset({"index", "delta", "finish_reason", "logprobs"})
 _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number",
                bool: "boolean", type(None): "null"}
@@ -191,6 +193,7 @@ class StreamRebuilder(SSEStream):
         self._head: dict[str, Any] = {"id": None, "created": None, "model": None}
         self._tail: dict[str, Any] = {"usage": None, "system_fingerprint": None}
         self._choices: dict[int, _Choice] = {}
+        self._content: dict[int, list[str]] = {}  # choice index -> its content fragments
 
     @property
     def error(self) -> dict[str, Any] | None:
@@ -212,19 +215,48 @@ class StreamRebuilder(SSEStream):
 
 
     def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
-        """Unnamed events whose data msgspec reads as an object without `error` go straight to
-        the chunk's rules; every other event takes `on_event`, which reads it the full way."""
-        add_chunk = self._add_chunk
+        """The usual chunk (see _PLAIN_CHUNK), read with msgspec, has its text appended to its
+        choice's content straight away; other unnamed objects without `error` go to the chunk's
+        rules; every other event takes `on_event`, which reads it the full way."""
+        add_chunk, content = self._add_chunk, self._content
+        head_held = all(self._head.values())  # then id, created and model change no more
         for name, data in zip(names, datas, strict=True):
-            if not name:
-                try:
-                    obj = loads_native(data)
-                except (ValueError, RecursionError):
-                    obj = None
-                if type(obj) is dict and not obj.get("error"):
-                    add_chunk(obj)
-                    continue
-            self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
+            if name:
+                self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
+                continue
+            try:
+                obj = loads_native(data)
+            except (ValueError, RecursionError):
+                self.on_event("", data.decode("utf-8", "replace"))
+                continue
+            if type(obj) is not dict:
+                self.on_event("", data.decode("utf-8", "replace"))
+                continue
+            items = obj.get("choices")
+            if head_held and type(items) is list and len(items) == 1 and obj.keys() <= _PLAIN_CHUNK:
+                item = items[0]
+                if (type(item) is dict and item.keys() <= _PLAIN_CHOICE
+                        and item.get("finish_reason") is None and item.get("logprobs") is None):
+                    delta, index = item.get("delta"), item.get("index")
+                    if type(delta) is dict and len(delta) == 1 and type(index) is int:
+                        text = delta.get("content")
+                        parts = content.get(index) or self._content_parts(index)
+                        if parts is not None and type(text) is str:
+                            parts.append(text)
+                            continue
+            if obj.get("error"):
+                self.on_event("", data.decode("utf-8", "replace"))
+                continue
+            add_chunk(obj)
+            head_held = head_held or all(self._head.values())
+
+    def _content_parts(self, index: int) -> list[str] | None:
+        """The content fragments of choice `index`, once it has had content (then for good)."""
+        choice = self._choices.get(index)
+        parts = choice.texts.get("content") if choice is not None else None
+        if parts is not None:
+            self._content[index] = parts
+        return parts
 
     def on_event(self, event: str, data: str) -> None:
         try:
@@ -264,8 +296,6 @@ class StreamRebuilder(SSEStream):
                 tail[key] = value
 
     def _add_choices(self, items: list[Any]) -> None:
-        if len(items) == 1 and self._add_text(items[0]):
-            return
         for position, item in enumerate(items):
             if not isinstance(item, dict):
                 self.note(f"choice is a JSON {_JSON_TYPES.get(type(item), '?')}, not an object")
@@ -276,23 +306,6 @@ class StreamRebuilder(SSEStream):
             choice = self._choices.get(index) or self._choices.setdefault(index, _Choice())
             choice.add(item)
 
-
-    def _add_text(self, item: Any) -> bool:
-        """The usual choice, a `content` fragment for a choice that has had content before and
-        nothing else that needs a rule: appended (True), as `_Choice.add` would do."""
-        if type(item) is not dict or not item.keys() <= _PLAIN_CHOICE:
-            return False
-        delta, index = item.get("delta"), item.get("index")
-        if (type(delta) is not dict or len(delta) != 1 or type(index) is not int
-                or item.get("finish_reason") is not None or item.get("logprobs") is not None):
-            return False
-        text = delta.get("content")
-        choice = self._choices.get(index)
-        parts = choice.texts.get("content") if choice is not None else None
-        if parts is None or type(text) is not str:
-            return False
-        parts.append(text)
-        return True
 
 
 def rebuild_completion(chunks: Iterable[bytes]) -> dict[str, Any]:
