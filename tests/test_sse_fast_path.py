@@ -162,6 +162,11 @@ def test_messages_batch_keeps_notes_in_order() -> None:
                                                                            "text": ""}})
             + event("content_block_start", {"index": 1, "content_block": {"type": "thinking",
                                                                            "thinking": ""}})
+            + event("content_block_start", {"index": 2, "content_block": {"type": "text"}})
+            + event("content_block_delta", {"index": 2, "delta": {"type": "citations_delta",
+                                                                  "citation": {"n": 1}}})
+            + event("content_block_delta", {"index": 2, "delta": {"type": "text_delta",
+                                                                  "text": 5}})
             + event("content_block_delta", {"index": 0, "delta": {"type": "text_delta",
                                                                   "text": "a"}})
             + b"event: content_block_delta\ndata: {oops\n\n"

@@ -78,17 +78,28 @@ class MessagesStream(SSEStream):
         return tail + b"event: error\ndata: " + data + b"\n\n"
 
     def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
-        """The usual event, a text_delta for a text block, goes straight to the block; every
-        other event takes `on_event`, which reads it the full way."""
-        add_text = self._message.add_text
+        """The usual event, a text_delta for a text block started before, read with msgspec,
+        is appended to the block straight away; every other event takes `on_event`, which
+        reads it the full way (and may start or replace blocks: the fragments at hand go)."""
+        text_parts = self._message.text_parts
+        held_index, parts = None, None  # the last block's index and its text fragments
         for name, data in zip(names, datas, strict=True):
             if name == b"content_block_delta":
                 try:
                     obj = loads_native(data)
                 except (ValueError, RecursionError):
                     obj = None
-                if type(obj) is dict and obj.get("type") == "content_block_delta" and add_text(obj):
-                    continue
+                if type(obj) is dict and obj.get("type") == "content_block_delta":
+                    delta, index = obj.get("delta"), obj.get("index")
+                    if type(delta) is dict and type(index) is int:
+                        text = delta.get("text")
+                        if index != held_index:
+                            held_index, parts = index, text_parts(index)
+                        if (parts is not None and type(text) is str
+                                and delta.get("type") == "text_delta"):
+                            parts.append(text)
+                            continue
+            held_index = parts = None
             self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
 
     def on_event(self, event: str, data: str) -> None:

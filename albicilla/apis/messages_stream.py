@@ -107,21 +107,14 @@ class MessageAccumulator:
         else:
             self.note(f"unknown event {name[:40]!r} ignored")
 
-    def add_text(self, obj: dict[str, Any]) -> bool:
-        """A `content_block_delta` that is a text_delta for a text block started before:
-        appended (True), as `add` would do; False, and nothing done, for any other."""
-        delta, index = obj.get("delta"), obj.get("index")
-        if self._message is None or type(delta) is not dict or type(index) is not int:
-            return False
-        block, text = self._blocks.get(index), delta.get("text")
-        if (block is None or type(text) is not str or delta.get("type") != "text_delta"
-                or block.start.get("type") != "text"):
-            return False
-        parts = block.texts.get("text")
-        if parts is None:
-            parts = block.texts["text"] = []
-        parts.append(text)
-        return True
+    def text_parts(self, index: int) -> list[str] | None:
+        """The text fragments a text_delta for block `index` goes to, if that is a text block
+        that has had text before (as `add` would take it; None else); they stay its fragments
+        until that block is started again."""
+        block = self._blocks.get(index) if self._message is not None else None
+        if block is None or block.start.get("type") != "text":
+            return None
+        return block.texts.get("text")
 
     def _start(self, message: Any) -> None:
         if self._message is not None or not isinstance(message, dict):

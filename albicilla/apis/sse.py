@@ -200,7 +200,11 @@ class SSEDecoder:
         else:
             return chunk  # (a byte order mark too, at the stream's start)
         self._first_line = False
-        if chunk.find(b"data: [DONE]", 0, end) >= 0:  # (perhaps only inside a value)
+        first = chunk.find(b"data: [DONE]", 0, end)  # perhaps only inside a value
+        if first == end - 8 - len(datas[-1]):  # it starts the last data line: that one ends it
+            self._done = True
+            del datas[-1]
+        elif first >= 0:
             starts = list(map(bytes.startswith, datas, repeat(b"[DONE]")))
             if True in starts:
                 self._done = True
