@@ -198,6 +198,8 @@ def test_responses_batch_keeps_sequence_notes_and_text() -> None:
             + event(delta, 3, output_index=0, content_index=0, delta="a")
             + event(delta, 4, output_index=0, content_index=0, delta="b")
             + event(delta, 4, output_index=0, content_index=0, delta="c")
+            + event(delta, 5, output_index=0.0, content_index=0, delta="float")
+            + event(delta, 5, output_index=0, content_index=False, delta="bool")
             + b"event: " + delta.encode() + b"\ndata: {broken\n\n"
             + event(delta, 6, output_index=0, content_index=True, delta="t")
             + event(delta, 7, output_index=0, content_index=1, delta="d")

@@ -102,9 +102,12 @@ class ResponsesStream(SSEStream):
 
 
     def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
-        """The usual event, an output_text delta for a text part that has had text before, is
-        appended straight away; every other event takes `on_event`, which reads it in full."""
+        """The usual event, an output_text delta for a text part that has had text before,
+        read with msgspec, is appended straight away; every other event takes `on_event`,
+        which reads it the full way (and may replace items or parts: the fragments at hand go)."""
         fragments_of = self._items.text_fragments
+        held, fragments = None, None  # (output_index, content_index) and its fragments
+        # (the types are checked before they are compared: 0.0 and False equal 0)
         for name, data in zip(names, datas, strict=True):
             if name == b"response.output_text.delta" and self._terminal is None:
                 try:
@@ -113,16 +116,21 @@ class ResponsesStream(SSEStream):
                     obj = None
                 if (type(obj) is dict and obj.get("type") == "response.output_text.delta"
                         and not obj.get("error")):
-                    text = obj.get("delta")
-                    fragments = fragments_of(obj.get("output_index"), obj.get("content_index"))
+                    text, where = obj.get("delta"), (obj.get("output_index"),
+                                                     obj.get("content_index"))
+                    if type(where[0]) is not int or type(where[1]) is not int:
+                        held = fragments = None
+                    elif where != held:
+                        held, fragments = where, fragments_of(*where)
                     if fragments is not None and type(text) is str:
-                        number, held = obj.get("sequence_number"), self._sequence
-                        if type(number) is int and (held is None or number > held):
+                        number, last = obj.get("sequence_number"), self._sequence
+                        if type(number) is int and (last is None or number > last):
                             self._sequence = number
                         else:
                             self._check_sequence(number)
                         fragments.append(text)
                         continue
+            held = fragments = None
             self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
 
     def on_event(self, event: str, data: str) -> None:
