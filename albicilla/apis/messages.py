@@ -4,14 +4,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
+
+import msgspec
 
 from ..errors import ProxyError
-from ..jsonio import dumps, loads_native
+from ..jsonio import dumps
 from .messages_stream import MessageAccumulator
 from .sse import SSEStream, parse_data
 
 PATH = "/v1/messages"
+
+
+class _TextDelta(msgspec.Struct):
+    type: Literal["text_delta"]
+    text: str
+
+
+class _BlockTextDelta(msgspec.Struct):
+    """The usual event: what `MessageAccumulator.add` reads of a text delta (other fields, as
+    there, are left alone). Read as this, or refused (msgspec.ValidationError, a ValueError:
+    a bool or float index too), with msgspec's JSON rules, which are the records' for this."""
+
+    type: Literal["content_block_delta"]
+    index: int
+    delta: _TextDelta
+
+
+read_text_delta = msgspec.json.Decoder(_BlockTextDelta).decode
 SESSION_HEADER = "X-Claude-Code-Session-Id"
 # A hostile or broken upstream must not grow the record without bound through notes.
 _MAX_ERROR = 200  # characters of the record's `error` taken from an upstream error event
@@ -86,19 +106,15 @@ class MessagesStream(SSEStream):
         for name, data in zip(names, datas, strict=True):
             if name == b"content_block_delta":
                 try:
-                    obj = loads_native(data)
-                except (ValueError, RecursionError):
-                    obj = None
-                if type(obj) is dict and obj.get("type") == "content_block_delta":
-                    delta, index = obj.get("delta"), obj.get("index")
-                    if type(delta) is dict and type(index) is int:
-                        text = delta.get("text")
-                        if index != held_index:
-                            held_index, parts = index, text_parts(index)
-                        if (parts is not None and type(text) is str
-                                and delta.get("type") == "text_delta"):
-                            parts.append(text)
-                            continue
+                    event = read_text_delta(data)
+                except (ValueError, RecursionError):  # not the usual event: read in full below
+                    pass
+                else:
+                    if event.index != held_index:
+                        held_index, parts = event.index, text_parts(event.index)
+                    if parts is not None:
+                        parts.append(event.delta.text)
+                        continue
             held_index = parts = None
             self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
 

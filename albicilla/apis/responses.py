@@ -6,10 +6,12 @@ import copy
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
+
+import msgspec
 
 from ..errors import ProxyError
-from ..jsonio import dumps, loads_native
+from ..jsonio import dumps
 from .responses_stream import DELTAS, DONES, PARTS, OutputItems
 from .sse import SSEStream, parse_data
 
@@ -22,6 +24,23 @@ NO_TERMINAL = "upstream stream ended without response.completed"
 # A hostile or broken upstream must not grow the record without bound through notes.
 _MAX_ERROR_TEXT = 300
 # The base decoder's note at a close without [DONE]: a Responses stream needs no [DONE].
+
+
+class _OutputTextDelta(msgspec.Struct):
+    """The usual event: what `ResponsesStream.on_event` reads of an output_text delta whose
+    indexes are given (other fields, as there, are left alone). Read as this, or refused
+    (msgspec.ValidationError, a ValueError: a bool or float index too), with msgspec's JSON
+    rules, which are the records' for what it reads."""
+
+    type: Literal["response.output_text.delta"]
+    output_index: int
+    content_index: int
+    delta: str
+    sequence_number: Any = None
+    error: Any = None
+
+
+read_text_delta = msgspec.json.Decoder(_OutputTextDelta).decode
 
 
 class ResponsesStream(SSEStream):
@@ -103,32 +122,27 @@ class ResponsesStream(SSEStream):
 
     def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
         """The usual event, an output_text delta for a text part that has had text before,
-        read with msgspec, is appended straight away; every other event takes `on_event`,
-        which reads it the full way (and may replace items or parts: the fragments at hand go)."""
+        is appended straight away; every other event takes `on_event`, which reads it the
+        full way (and may replace items or parts: the fragments at hand go)."""
         fragments_of = self._items.text_fragments
         held, fragments = None, None  # (output_index, content_index) and its fragments
-        # (the types are checked before they are compared: 0.0 and False equal 0)
         for name, data in zip(names, datas, strict=True):
             if name == b"response.output_text.delta" and self._terminal is None:
                 try:
-                    obj = loads_native(data)
-                except (ValueError, RecursionError):
-                    obj = None
-                if (type(obj) is dict and obj.get("type") == "response.output_text.delta"
-                        and not obj.get("error")):
-                    text, where = obj.get("delta"), (obj.get("output_index"),
-                                                     obj.get("content_index"))
-                    if type(where[0]) is not int or type(where[1]) is not int:
-                        held = fragments = None
-                    elif where != held:
+                    event = read_text_delta(data)
+                except (ValueError, RecursionError):  # not the usual event: read in full below
+                    event = None
+                if event is not None and not event.error:
+                    where = (event.output_index, event.content_index)
+                    if where != held:
                         held, fragments = where, fragments_of(*where)
-                    if fragments is not None and type(text) is str:
-                        number, last = obj.get("sequence_number"), self._sequence
+                    if fragments is not None:
+                        number, last = event.sequence_number, self._sequence
                         if type(number) is int and (last is None or number > last):
                             self._sequence = number
                         else:
                             self._check_sequence(number)
-                        fragments.append(text)
+                        fragments.append(event.delta)
                         continue
             held = fragments = None
             self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
