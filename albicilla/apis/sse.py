@@ -182,15 +182,19 @@ class SSEDecoder:
         end = chunk.rfind(b"\n\n") + 2
         if end < 2 or len(chunk) > self._max or chunk.find(b"\r", 0, end) >= 0:
             return chunk
-        if chunk.startswith(b"data: "):
-            datas = chunk[6 : end - 2].split(b"\n\ndata: ")
+        whole = chunk if end == len(chunk) else chunk[:end]  # no copy for the usual chunk
+        if whole.startswith(b"data: "):
+            datas = whole.split(b"\n\ndata: ")
             # The pairs of LFs split on and the last pair are all the LFs there are exactly
             # when each event is one data line (the pairs cannot overlap).
-            if chunk.count(b"\n", 0, end) != 2 * len(datas):
+            if whole.count(b"\n") != 2 * len(datas):
                 return chunk
+            datas[0] = datas[0][6:]
+            datas[-1] = datas[-1][:-2]
             names = [b""] * len(datas)
-        elif chunk.startswith(b"event: "):
-            lines = chunk[: end - 1].split(b"\n")  # [event, data, blank] per event
+        elif whole.startswith(b"event: "):
+            lines = whole.split(b"\n")  # [event, data, blank] per event, and b"" after the end
+            del lines[-1]
             if len(lines) % 3 or any(lines[2::3]):
                 return chunk
             datas = _values(lines[1::3], b"data: ")
@@ -267,10 +271,11 @@ class SSEDecoder:
 
 def _values(lines: list[bytes], prefix: bytes) -> list[bytes] | None:
     """What follows `prefix` on each line, if each starts with it (no line holds an LF)."""
-    joined = b"\n".join(lines)
-    if not joined.startswith(prefix) or joined.count(b"\n" + prefix) != len(lines) - 1:
+    values = b"\n".join(lines).split(b"\n" + prefix)  # one piece per line exactly when each
+    if len(values) != len(lines) or not values[0].startswith(prefix):  # after the first has it
         return None
-    return joined[len(prefix) :].split(b"\n" + prefix)
+    values[0] = values[0][len(prefix) :]
+    return values
 
 
 class SSEStream:
