@@ -6,32 +6,29 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
-import msgspec
-
 from ..errors import ProxyError
-from ..jsonio import dumps
+from ..jsonio import Struct, dumps, native_reader
 from .messages_stream import MessageAccumulator
 from .sse import SSEStream, parse_data
 
 PATH = "/v1/messages"
 
 
-class _TextDelta(msgspec.Struct):
+class _TextDelta(Struct):
     type: Literal["text_delta"]
     text: str
 
 
-class _BlockTextDelta(msgspec.Struct):
-    """The usual event: what `MessageAccumulator.add` reads of a text delta (other fields, as
-    there, are left alone). Read as this, or refused (msgspec.ValidationError, a ValueError:
-    a bool or float index too), with msgspec's JSON rules, which are the records' for this."""
+class _BlockTextDelta(Struct):
+    """The usual event: what `MessageAccumulator.add` reads of a text delta, other fields left
+    alone as there; any other shape (a bool or float index too) is refused with ValueError."""
 
     type: Literal["content_block_delta"]
     index: int
     delta: _TextDelta
 
 
-read_text_delta = msgspec.json.Decoder(_BlockTextDelta).decode
+read_text_delta = native_reader(_BlockTextDelta)
 SESSION_HEADER = "X-Claude-Code-Session-Id"
 # A hostile or broken upstream must not grow the record without bound through notes.
 _MAX_ERROR = 200  # characters of the record's `error` taken from an upstream error event

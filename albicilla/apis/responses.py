@@ -8,10 +8,8 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
-import msgspec
-
 from ..errors import ProxyError
-from ..jsonio import dumps
+from ..jsonio import Struct, dumps, native_reader
 from .responses_stream import DELTAS, DONES, PARTS, OutputItems
 from .sse import SSEStream, parse_data
 
@@ -26,11 +24,10 @@ _MAX_ERROR_TEXT = 300
 # The base decoder's note at a close without [DONE]: a Responses stream needs no [DONE].
 
 
-class _OutputTextDelta(msgspec.Struct):
+class _OutputTextDelta(Struct):
     """The usual event: what `ResponsesStream.on_event` reads of an output_text delta whose
-    indexes are given (other fields, as there, are left alone). Read as this, or refused
-    (msgspec.ValidationError, a ValueError: a bool or float index too), with msgspec's JSON
-    rules, which are the records' for what it reads."""
+    indexes are given, other fields left alone as there; any other shape (a bool or float
+    index too) is refused with ValueError."""
 
     type: Literal["response.output_text.delta"]
     output_index: int
@@ -40,7 +37,7 @@ class _OutputTextDelta(msgspec.Struct):
     error: Any = None
 
 
-read_text_delta = msgspec.json.Decoder(_OutputTextDelta).decode
+read_text_delta = native_reader(_OutputTextDelta)
 
 
 class ResponsesStream(SSEStream):
