@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from albicilla.apis.chat import ChatStream
 from albicilla.apis.messages import MessagesStream
@@ -211,3 +213,102 @@ def test_responses_batch_keeps_sequence_notes_and_text() -> None:
     assert "sequence_number 2 after 9" in stream.notes
     text = stream.response()["output"][0]["content"][0]["text"]
     assert text.startswith("abc") and "g" in text
+
+
+# Events of each API, usual and odd, drawn in any order: whole-chunk feeding must rebuild what
+# byte-at-a-time feeding (the line-by-line path) rebuilds.
+INDEXES = st.sampled_from([0, 1, -1, True, 0.0, None, "0"])
+TEXTS = st.sampled_from(["a", "", "é\u2028", None, 5, ["x"]])
+
+
+def _named(name: str, obj: object) -> bytes:
+    return b"event: " + name.encode() + b"\n" + data(obj)
+
+
+CHAT_EVENTS = st.one_of(
+    st.builds(lambda i, t: data(chat_chunk(t, i)), INDEXES, TEXTS),
+    st.builds(lambda t: data({"choices": [{"index": 0, "delta": {"content": t}}]}), TEXTS),
+    st.builds(lambda t: data({"id": "", "created": 0, "model": "m", "choices": [
+        {"index": 0, "delta": {"content": t, "role": "assistant"}}]}), TEXTS),
+    st.builds(lambda t: data(chat_chunk(t, finish_reason="stop")), TEXTS),
+    st.builds(lambda t: data({**chat_chunk(t), "usage": {"n": 1}}), TEXTS),
+    st.just(b"data: {bad\n\n"), st.just(b"data: [DONE]\n\n"), st.just(data([1])),
+    st.just(b": ping\n\n"), st.just(b"data: 1\r\n\r\n"),
+    st.just(data({"error": {"message": "e"}})),
+)
+MESSAGES_EVENTS = st.one_of(
+    st.builds(lambda i, t: _named("content_block_delta", {
+        "type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": t}}),
+        INDEXES, TEXTS),
+    st.builds(lambda i: _named("content_block_start", {
+        "type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}),
+        INDEXES),
+    st.builds(lambda i: _named("content_block_start", {
+        "type": "content_block_start", "index": i, "content_block": {"type": "thinking"}}),
+        INDEXES),
+    st.just(_named("message_start", {"type": "message_start", "message": {"id": "m"}})),
+    st.just(_named("content_block_delta", {"type": "ping"})),
+    st.just(b"event: content_block_delta\ndata: {bad\n\n"),
+    st.just(_named("message_stop", {"type": "message_stop"})),
+    st.just(data({"type": "content_block_delta", "index": 0,
+                  "delta": {"type": "text_delta", "text": "unnamed"}})),
+)
+RESPONSES_EVENTS = st.one_of(
+    st.builds(lambda i, j, t, n: _named("response.output_text.delta", {
+        "type": "response.output_text.delta", "sequence_number": n, "output_index": i,
+        "content_index": j, "delta": t}), INDEXES, INDEXES, TEXTS, st.integers(0, 5)),
+    st.builds(lambda i: _named("response.output_item.added", {
+        "type": "response.output_item.added", "output_index": i,
+        "item": {"type": "message", "id": "m", "content": []}}), INDEXES),
+    st.builds(lambda t: _named("response.output_text.done", {
+        "type": "response.output_text.done", "output_index": 0, "content_index": 0, "text": t}),
+        TEXTS),
+    st.just(_named("response.content_part.added", {
+        "type": "response.content_part.added", "output_index": 0, "content_index": 0,
+        "part": {"type": "output_text", "text": "p"}})),
+    st.just(_named("response.output_text.delta", {
+        "type": "response.output_text.delta", "item_id": "m", "content_index": 0,
+        "delta": "by id"})),
+    st.just(_named("response.output_text.delta", {"type": "error", "message": "x"})),
+    st.just(b"event: response.output_text.delta\ndata: {bad\n\n"),
+    st.just(_named("response.completed", {"type": "response.completed",
+                                          "response": {"id": "r", "output": []}})),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(CHAT_EVENTS, max_size=12), st.lists(st.integers(1, 200), max_size=4))
+def test_chat_any_events_any_chunks(events: list[bytes], cuts: list[int]) -> None:
+    body = b"".join(events)
+    same_as_bytewise(ChatStream, body)
+    _same_in_chunks(ChatStream, body, cuts)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(MESSAGES_EVENTS, max_size=12), st.lists(st.integers(1, 200), max_size=4))
+def test_messages_any_events_any_chunks(events: list[bytes], cuts: list[int]) -> None:
+    body = b"".join(events)
+    same_as_bytewise(MessagesStream, body)
+    _same_in_chunks(MessagesStream, body, cuts)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(RESPONSES_EVENTS, max_size=12), st.lists(st.integers(1, 200), max_size=4))
+def test_responses_any_events_any_chunks(events: list[bytes], cuts: list[int]) -> None:
+    body = b"".join(events)
+    same_as_bytewise(ResponsesStream, body)
+    _same_in_chunks(ResponsesStream, body, cuts)
+
+
+def _same_in_chunks(make, body: bytes, cuts: list[int]) -> None:  # type: ignore[no-untyped-def]
+    whole, pieces = make(), make()
+    whole.feed(body)
+    whole.close()
+    at = 0
+    for cut in cuts:
+        pieces.feed(body[at : at + cut])
+        at += cut
+    pieces.feed(body[at:])
+    pieces.close()
+    assert pieces.notes == whole.notes
+    assert pieces.response() == whole.response()
