@@ -4,15 +4,25 @@ same events, notes and rebuilt responses as the same bytes fed one byte at a tim
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from albicilla.apis import sse
 from albicilla.apis.chat import ChatStream
 from albicilla.apis.messages import MessagesStream
 from albicilla.apis.responses import ResponsesStream
 from albicilla.apis.sse import SSEDecoder
+
+
+@pytest.fixture(autouse=True, scope="module")
+def read_small_chunks_at_once_too() -> Iterator[None]:
+    """The fast path is kept for chunks of 1 KiB or more; these tests' chunks are smaller."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sse, "_AT_ONCE", 0)
+        yield
 
 
 class Recorder(SSEDecoder):
@@ -312,3 +322,15 @@ def _same_in_chunks(make, body: bytes, cuts: list[int]) -> None:  # type: ignore
     pieces.close()
     assert pieces.notes == whole.notes
     assert pieces.response() == whole.response()
+
+
+def test_only_chunks_of_a_kibibyte_or_more_are_read_at_once() -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sse, "_AT_ONCE", 1024)
+        small = data("x" * 200) * 4
+        large = data("x" * 300) * 4
+        assert len(small) < 1024 <= len(large)
+        assert run([small]).batches == [] and run([large]).batches == [4]
+        assert run([small]).seen == run([large.replace(b"x" * 300, b"x" * 200)]).seen
+        # One line and its blank line: line by line, whatever its size.
+        assert run([data("x" * 2000)]).batches == []

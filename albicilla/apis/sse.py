@@ -17,6 +17,9 @@ _LINE_COST = 64
 _BOM = b"\xef\xbb\xbf"
 # A hostile or broken upstream must not grow a record without bound through notes.
 MAX_NOTES = 20
+# Smaller chunks (an event or two, or pieces of one) are read line by line: reading them at
+# once gains nothing, and even looking for whole events in them costs (bench_rebuild --chunk).
+_AT_ONCE = 1024
 # Events read on the fast path: their names and their data, the raw bytes of one line each.
 RawEvents = Callable[[Sequence[bytes], Sequence[bytes]], None]
 
@@ -114,7 +117,7 @@ class SSEDecoder:
                 chunk = chunk[1:]
                 if not chunk:
                     return
-        if not (self._partial or self._held or self._data or self._size or self._event):
+        if len(chunk) >= _AT_ONCE and chunk.find(b"\n") < len(chunk) - 2:  # not one line
             chunk = self._whole_events(chunk)  # what is left: the usual chunk leaves nothing
             if not chunk or self._done:
                 return
@@ -172,13 +175,24 @@ class SSEDecoder:
             on_event(event, text)
 
     def _whole_events(self, chunk: bytes) -> bytes:
-        """At an event's start: the whole events the chunk starts with, read at once when they
-        all have the usual form (else none); returns the bytes not read.
+        """The whole events the chunk starts with (after the end of one under way, read line
+        by line), read at once when they all have the usual form (else none); returns the
+        bytes not read.
 
         The usual form: each event one `data: ` line, after one `event: ` line in every event
         or in none, LF only, no comment or other field. It is checked, and the values cut out,
         with a few passes in C over the chunk rather than Python work per line.
         """
+        if self._partial or self._held or self._data or self._size or self._event:
+            if b"\r" in chunk:
+                return chunk
+            end = chunk.find(b"\n\n") + 2  # without a CR, the first blank line ends it
+            if end < 2 or end == len(chunk):  # no event after it: all line by line
+                return chunk
+            self.feed(chunk[:end])  # (its one blank line at its end: read line by line)
+            if self._done:
+                return b""
+            chunk = chunk[end:]
         end = chunk.rfind(b"\n\n") + 2
         if end < 2 or len(chunk) > self._max or chunk.find(b"\r", 0, end) >= 0:
             return chunk
