@@ -14,7 +14,7 @@ from albicilla.apis import sse
 from albicilla.apis.chat import ChatStream
 from albicilla.apis.messages import MessagesStream
 from albicilla.apis.responses import ResponsesStream
-from albicilla.apis.sse import SSEDecoder
+from albicilla.apis.sse import SSEDecoder, usual_events
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -334,3 +334,17 @@ def test_only_chunks_of_a_kibibyte_or_more_are_read_at_once() -> None:
         assert run([small]).seen == run([large.replace(b"x" * 300, b"x" * 200)]).seen
         # One line and its blank line: line by line, whatever its size.
         assert run([data("x" * 2000)]).batches == []
+
+
+@pytest.mark.parametrize(("whole", "expected"), [
+    (b"data: a\n\ndata:  b\n\ndata: \n\n", ([b"", b"", b""], [b"a", b" b", b""])),
+    (b"event: x\ndata: 1\n\nevent: \ndata: 2\n\n", ([b"x", b""], [b"1", b"2"])),
+    (b"data: a\ndata: b\n\n", None),
+    (b"data: a\n\nevent: x\ndata: b\n\n", None),
+    (b"event: x\ndata: 1\n\nevent: y\n\nevent: z\ndata: 2\ndata: 3\n\n", None),
+    (b"event: x\ndata: 1\n\ndata: 2\n\n", None),
+    (b"event: x\nid: 1\n\n", None),
+    (b": ping\n\n", None),
+])
+def test_usual_events_takes_only_the_usual_form(whole: bytes, expected: object) -> None:
+    assert usual_events(whole) == expected

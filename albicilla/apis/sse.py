@@ -179,9 +179,7 @@ class SSEDecoder:
         by line), read at once when they all have the usual form (else none); returns the
         bytes not read.
 
-        The usual form: each event one `data: ` line, after one `event: ` line in every event
-        or in none, LF only, no comment or other field. It is checked, and the values cut out,
-        with a few passes in C over the chunk rather than Python work per line.
+        The usual form is `usual_events`'s.
         """
         if self._partial or self._held or self._data or self._size or self._event:
             if b"\r" in chunk:
@@ -196,27 +194,10 @@ class SSEDecoder:
         end = chunk.rfind(b"\n\n") + 2
         if end < 2 or len(chunk) > self._max or chunk.find(b"\r", 0, end) >= 0:
             return chunk
-        whole = chunk if end == len(chunk) else chunk[:end]  # no copy for the usual chunk
-        if whole.startswith(b"data: "):
-            datas = whole.split(b"\n\ndata: ")
-            # The pairs of LFs split on and the last pair are all the LFs there are exactly
-            # when each event is one data line (the pairs cannot overlap).
-            if whole.count(b"\n") != 2 * len(datas):
-                return chunk
-            datas[0] = datas[0][6:]
-            datas[-1] = datas[-1][:-2]
-            names = [b""] * len(datas)
-        elif whole.startswith(b"event: "):
-            lines = whole.split(b"\n")  # [event, data, blank] per event, and b"" after the end
-            del lines[-1]
-            if len(lines) % 3 or any(lines[2::3]):
-                return chunk
-            datas = _values(lines[1::3], b"data: ")
-            names = _values(lines[0::3], b"event: ")
-            if datas is None or names is None:
-                return chunk
-        else:
+        events = usual_events(chunk if end == len(chunk) else chunk[:end])  # (no copy, usually)
+        if events is None:
             return chunk  # (a byte order mark too, at the stream's start)
+        names, datas = events
         self._first_line = False
         first = chunk.find(b"data: [DONE]", 0, end)  # perhaps only inside a value
         if first == end - 8 - len(datas[-1]):  # it starts the last data line: that one ends it
@@ -281,6 +262,36 @@ class SSEDecoder:
         elif data:  # the line that crossed the limit: the event goes, noted once
             self._data = []
             self.note("oversized SSE event dropped")
+
+
+def usual_events(whole: bytes) -> tuple[list[bytes], list[bytes]] | None:
+    """The events' names and data, if `whole` (bytes that end with a blank line, without CR)
+    is made of events of the usual form only; None otherwise.
+
+    The usual form: each event one `data: ` line, after one `event: ` line in every event or in
+    none (the name is then b""), LF only, no comment or other field. Values are raw bytes, the
+    one space after the colon taken off, as a line-by-line reading would take it off.
+    """
+    if whole.startswith(b"data: "):
+        datas = whole.split(b"\n\ndata: ")
+        # The pairs of LFs split on and the last pair are all the LFs there are exactly when
+        # each event is one data line (the pairs cannot overlap).
+        if whole.count(b"\n") != 2 * len(datas):
+            return None
+        datas[0] = datas[0][6:]
+        datas[-1] = datas[-1][:-2]
+        return [b""] * len(datas), datas
+    if whole.startswith(b"event: "):
+        lines = whole.split(b"\n")  # [event, data, blank] per event, and b"" after the end
+        del lines[-1]
+        if len(lines) % 3 or any(lines[2::3]):
+            return None
+        datas = _values(lines[1::3], b"data: ")
+        names = _values(lines[0::3], b"event: ")
+        if datas is None or names is None:
+            return None
+        return names, datas
+    return None
 
 
 def _values(lines: list[bytes], prefix: bytes) -> list[bytes] | None:
