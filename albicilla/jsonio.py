@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -36,6 +37,24 @@ _stdlib_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).en
 _stdlib_ascii = json.JSONEncoder(separators=(",", ":")).encode
 _stdlib_sorted = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 _stdlib_strict = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+# msgspec alone, for hot loops (no Python frame of ours): for UTF-8 bytes it reads, the value
+# `loads` and `loads_for_record` return; for anything else ValueError (msgspec.DecodeError) or
+# RecursionError, and the caller reads those the full way.
+loads_native = _decode
+
+
+# For hot loops that read one usual shape: a Struct subclass names the fields they use, and
+# `native_reader` reads JSON bytes into it with msgspec (other fields skipped), raising
+# ValueError (msgspec.ValidationError, DecodeError) for any other shape or for what msgspec
+# refuses; the caller then reads those the full way.
+Struct = msgspec.Struct
+_T = TypeVar("_T")
+
+
+def native_reader(shape: type[_T]) -> Callable[[bytes], _T]:
+    return msgspec.json.Decoder(shape).decode
 
 
 def loads(data: bytes | str) -> Any:

@@ -1,6 +1,6 @@
 """CPU to rebuild one stream of each logged API from its bytes, beside `json` alone on its events.
 
-    uv run python bench/bench_rebuild.py [--tokens 50] [--rounds 7] [--streams 300]
+    uv run python bench/bench_rebuild.py [--tokens 50] [--rounds 7] [--streams 300] [--chunk 0]
 
 The streams are the proxy benchmark's own (bench/api_bodies.py: what nginx serves in
 `bench/run proxy` phase 4). For each API it times, in this process, the whole record-side work
@@ -29,10 +29,11 @@ from albicilla.apis import LoggedApi, api_for_path  # noqa: E402
 from albicilla.logs.store import serialize_record  # noqa: E402
 
 
-def rebuild(api: LoggedApi, body: bytes) -> object:
+def rebuild(api: LoggedApi, chunks: list[bytes]) -> object:
     """What the proxy does with a stream's bytes for its record: rebuilt, then serialised."""
     stream = api.new_stream()
-    stream.feed(body)
+    for chunk in chunks:
+        stream.feed(chunk)
     stream.close()
     return serialize_record({"response": stream.response()})
 
@@ -56,8 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=50, help="text deltas per stream")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--streams", type=int, default=300, help="streams per round")
+    parser.add_argument("--chunk", type=int, default=0,
+                        help="feed the body in pieces of this many bytes, cut anywhere, as "
+                             "reads may arrive (default 0: the whole body at once)")
     args = parser.parse_args(argv)
-    print(f"us per stream, minimum over {args.rounds} rounds of {args.streams}:")
+    if args.chunk < 0:
+        parser.error("--chunk must be 0 or more")
+    fed = f", fed in {args.chunk}-byte pieces" if args.chunk else ""
+    print(f"us per stream, minimum over {args.rounds} rounds of {args.streams}{fed}:")
     print(f"{'api':10s} {'events':>6s} {'rebuild':>8s} {'json/event':>10s} {'json joined':>11s} "
           f"{'/ joined':>10s}")
     for name in api_bodies.NAMES:
@@ -67,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         events = [line[6:] for line in body.split(b"\n") if line.startswith(b"data: {")]
         joined = b"[" + b",".join(events) + b"]"
 
-        rebuilt = best_us(partial(rebuild, api, body), args.rounds, args.streams)
+        size = args.chunk or len(body)
+        chunks = [body[start : start + size] for start in range(0, len(body), size)]
+        rebuilt = best_us(partial(rebuild, api, chunks), args.rounds, args.streams)
         per_event = best_us(partial(parse_each, events), args.rounds, args.streams)
         at_once = best_us(partial(json.loads, joined), args.rounds, args.streams)
         print(f"{name:10s} {len(events):6d} {rebuilt:8.0f} {per_event:10.0f} {at_once:11.0f} "

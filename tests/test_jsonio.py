@@ -130,3 +130,19 @@ def test_sorted_text_is_canonical_and_reads_back_equal(value):
     if isinstance(value, dict):
         again = dict(reversed(list(value.items())))
         assert jsonio.dumps_sorted(again) == jsonio.dumps_sorted(value)
+
+
+class _Shape(jsonio.Struct):
+    name: str
+    index: int
+
+
+def test_native_reader_reads_its_fields_skips_others_and_refuses_other_shapes():
+    read = jsonio.native_reader(_Shape)
+    got = read(b'{"index": 2, "other": [1, {"x": null}], "name": "caf\xc3\xa9", "index": 3}')
+    assert (got.name, got.index) == ("café", 3)  # the last of a repeated key, as json.loads
+    for refused in (b'{"name": "a", "index": true}', b'{"name": "a", "index": 1.0}',
+                    b'{"name": "a"}', b'{"name": "\xff", "index": 1}', b'{"name": "a", "index": 1',
+                    b'[]'):
+        with pytest.raises(ValueError):
+            read(refused)

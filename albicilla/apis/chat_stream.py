@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..jsonio import loads_native
 from .sse import SSEStream, parse_data
 
 # Message fields that arrive as text fragments to be concatenated.
@@ -17,6 +18,10 @@ _NOT_CARRIED = frozenset({"object", "choices", "obfuscation"})
 _CALL_KEYS = frozenset({"index", "id", "type", "function"})
 # Choice keys with a rule of their own, or (message) that must not override the rebuilt one.
 _CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs", "message"})
+# The usual chunk: these keys only, when id, created and model are held (the rest need no rule),
+# and one choice with these keys only, its delta only `content`, no finish_reason or logprobs.
+_PLAIN_CHUNK = frozenset({"id", "object", "created", "model", "choices", "obfuscation"})
+_PLAIN_CHOICE = frozenset({"index", "delta", "finish_reason", "logprobs"})
 _JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number",
                bool: "boolean", type(None): "null"}
 
@@ -188,6 +193,7 @@ class StreamRebuilder(SSEStream):
         self._head: dict[str, Any] = {"id": None, "created": None, "model": None}
         self._tail: dict[str, Any] = {"usage": None, "system_fingerprint": None}
         self._choices: dict[int, _Choice] = {}
+        self._content: dict[int, list[str]] = {}  # choice index -> its content fragments
 
     @property
     def error(self) -> dict[str, Any] | None:
@@ -207,6 +213,50 @@ class StreamRebuilder(SSEStream):
         result.update(self._tail)
         return result
 
+
+    def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
+        """The usual chunk (see _PLAIN_CHUNK), read with msgspec, has its text appended to its
+        choice's content straight away; other unnamed objects without `error` go to the chunk's
+        rules; every other event takes `on_event`, which reads it the full way."""
+        add_chunk, content = self._add_chunk, self._content
+        head_held = all(self._head.values())  # then id, created and model change no more
+        for name, data in zip(names, datas, strict=True):
+            if name:
+                self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
+                continue
+            try:
+                obj = loads_native(data)
+            except (ValueError, RecursionError):
+                self.on_event("", data.decode("utf-8", "replace"))
+                continue
+            if type(obj) is not dict:
+                self.on_event("", data.decode("utf-8", "replace"))
+                continue
+            items = obj.get("choices")
+            if head_held and type(items) is list and len(items) == 1 and obj.keys() <= _PLAIN_CHUNK:
+                item = items[0]
+                if (type(item) is dict and item.keys() <= _PLAIN_CHOICE
+                        and item.get("finish_reason") is None and item.get("logprobs") is None):
+                    delta, index = item.get("delta"), item.get("index")
+                    if type(delta) is dict and len(delta) == 1 and type(index) is int:
+                        text = delta.get("content")
+                        parts = content.get(index) or self._content_parts(index)
+                        if parts is not None and type(text) is str:
+                            parts.append(text)
+                            continue
+            if obj.get("error"):
+                self.on_event("", data.decode("utf-8", "replace"))
+                continue
+            add_chunk(obj)
+            head_held = head_held or all(self._head.values())
+
+    def _content_parts(self, index: int) -> list[str] | None:
+        """The content fragments of choice `index`, once it has had content (then for good)."""
+        choice = self._choices.get(index)
+        parts = choice.texts.get("content") if choice is not None else None
+        if parts is not None:
+            self._content[index] = parts
+        return parts
 
     def on_event(self, event: str, data: str) -> None:
         try:
@@ -235,11 +285,12 @@ class StreamRebuilder(SSEStream):
     def _add_chunk(self, chunk: dict[str, Any]) -> None:
         head, tail = self._head, self._tail
         for key, value in chunk.items():
-            if key == "choices":
+            if key in head:
+                if not head[key]:  # the first truthy value: content-filter chunks carry "" and 0
+                    head[key] = value or None
+            elif key == "choices":
                 if isinstance(value, list):
                     self._add_choices(value)
-            elif key in head:
-                head[key] = head[key] or value or None  # content-filter chunks carry "" and 0
             elif key not in _NOT_CARRIED and (value is not None or key not in tail):
                 # Last non-null: usage is cumulative where a server repeats it, never summed.
                 tail[key] = value
@@ -254,6 +305,7 @@ class StreamRebuilder(SSEStream):
                 index = position
             choice = self._choices.get(index) or self._choices.setdefault(index, _Choice())
             choice.add(item)
+
 
 
 def rebuild_completion(chunks: Iterable[bytes]) -> dict[str, Any]:

@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal
 
 from ..errors import ProxyError
-from ..jsonio import dumps
+from ..jsonio import Struct, dumps, native_reader
 from .messages_stream import MessageAccumulator
 from .sse import SSEStream, parse_data
 
 PATH = "/v1/messages"
+
+
+class _TextDelta(Struct):
+    type: Literal["text_delta"]
+    text: str
+
+
+class _BlockTextDelta(Struct):
+    """The usual event: what `MessageAccumulator.add` reads of a text delta, other fields left
+    alone as there; any other shape (a bool or float index too) is refused with ValueError."""
+
+    type: Literal["content_block_delta"]
+    index: int
+    delta: _TextDelta
+
+
+read_text_delta = native_reader(_BlockTextDelta)
 SESSION_HEADER = "X-Claude-Code-Session-Id"
 # A hostile or broken upstream must not grow the record without bound through notes.
 _MAX_ERROR = 200  # characters of the record's `error` taken from an upstream error event
@@ -76,6 +93,27 @@ class MessagesStream(SSEStream):
         data = dumps({"type": "error", "error": error})
         tail = self._tail if self._sse.closed else self._sse.unfinished_tail()
         return tail + b"event: error\ndata: " + data + b"\n\n"
+
+    def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
+        """The usual event, a text_delta for a text block started before, read with msgspec,
+        is appended to the block straight away; every other event takes `on_event`, which
+        reads it the full way (and may start or replace blocks: the fragments at hand go)."""
+        text_parts = self._message.text_parts
+        held_index, parts = None, None  # the last block's index and its text fragments
+        for name, data in zip(names, datas, strict=True):
+            if name == b"content_block_delta":
+                try:
+                    event = read_text_delta(data)
+                except (ValueError, RecursionError):  # not the usual event: read in full below
+                    pass
+                else:
+                    if event.index != held_index:
+                        held_index, parts = event.index, text_parts(event.index)
+                    if parts is not None:
+                        parts.append(event.delta.text)
+                        continue
+            held_index = parts = None
+            self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
 
     def on_event(self, event: str, data: str) -> None:
         try:

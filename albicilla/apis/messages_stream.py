@@ -107,6 +107,15 @@ class MessageAccumulator:
         else:
             self.note(f"unknown event {name[:40]!r} ignored")
 
+    def text_parts(self, index: int) -> list[str] | None:
+        """The text fragments a text_delta for block `index` goes to, if that is a text block
+        that has had text before (as `add` would take it; None else); they stay its fragments
+        until that block is started again."""
+        block = self._blocks.get(index) if self._message is not None else None
+        if block is None or block.start.get("type") != "text":
+            return None
+        return block.texts.get("text")
+
     def _start(self, message: Any) -> None:
         if self._message is not None or not isinstance(message, dict):
             again = self._message is not None

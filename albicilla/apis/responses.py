@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal
 
 from ..errors import ProxyError
-from ..jsonio import dumps
+from ..jsonio import Struct, dumps, native_reader
 from .responses_stream import DELTAS, DONES, PARTS, OutputItems
 from .sse import SSEStream, parse_data
 
@@ -22,6 +22,22 @@ NO_TERMINAL = "upstream stream ended without response.completed"
 # A hostile or broken upstream must not grow the record without bound through notes.
 _MAX_ERROR_TEXT = 300
 # The base decoder's note at a close without [DONE]: a Responses stream needs no [DONE].
+
+
+class _OutputTextDelta(Struct):
+    """The usual event: what `ResponsesStream.on_event` reads of an output_text delta whose
+    indexes are given, other fields left alone as there; any other shape (a bool or float
+    index too) is refused with ValueError."""
+
+    type: Literal["response.output_text.delta"]
+    output_index: int
+    content_index: int
+    delta: str
+    sequence_number: Any = None
+    error: Any = None
+
+
+read_text_delta = native_reader(_OutputTextDelta)
 
 
 class ResponsesStream(SSEStream):
@@ -100,6 +116,33 @@ class ResponsesStream(SSEStream):
         # are empty events, which SSE readers skip.
         return b"\n\nevent: response.failed\ndata: " + data + b"\n\n"
 
+
+    def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
+        """The usual event, an output_text delta for a text part that has had text before,
+        is appended straight away; every other event takes `on_event`, which reads it the
+        full way (and may replace items or parts: the fragments at hand go)."""
+        fragments_of = self._items.text_fragments
+        held, fragments = None, None  # (output_index, content_index) and its fragments
+        for name, data in zip(names, datas, strict=True):
+            if name == b"response.output_text.delta" and self._terminal is None:
+                try:
+                    event = read_text_delta(data)
+                except (ValueError, RecursionError):  # not the usual event: read in full below
+                    event = None
+                if event is not None and not event.error:
+                    where = (event.output_index, event.content_index)
+                    if where != held:
+                        held, fragments = where, fragments_of(*where)
+                    if fragments is not None:
+                        number, last = event.sequence_number, self._sequence
+                        if type(number) is int and (last is None or number > last):
+                            self._sequence = number
+                        else:
+                            self._check_sequence(number)
+                        fragments.append(event.delta)
+                        continue
+            held = fragments = None
+            self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
 
     def on_event(self, event: str, data: str) -> None:
         if self._terminal is not None:

@@ -108,6 +108,15 @@ class OutputItems:
         fragments.append(value)
         return None
 
+    def text_fragments(self, index: Any, position: Any) -> list[str] | None:
+        """The fragments an `output_text.delta` for item `index`, content part `position`,
+        appends to, if an earlier delta or done started them (the part then is in place);
+        None otherwise."""
+        if type(index) is not int or type(position) is not int or index < 0 or position < 0:
+            return None
+        texts = self._texts.get(index)
+        return texts.get(("content", position, "text")) if texts is not None else None
+
     def output(self) -> list[dict[str, Any]]:
         """The items in `output_index` order, deltas applied; a copy the stream never changes."""
         out = []

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from itertools import repeat
 from typing import Any
 
 from ..jsonio import loads_for_record
@@ -16,6 +17,11 @@ _LINE_COST = 64
 _BOM = b"\xef\xbb\xbf"
 # A hostile or broken upstream must not grow a record without bound through notes.
 MAX_NOTES = 20
+# Smaller chunks (an event or two, or pieces of one) are read line by line: reading them at
+# once gains nothing, and even looking for whole events in them costs (bench_rebuild --chunk).
+_AT_ONCE = 1024
+# Events read on the fast path: their names and their data, the raw bytes of one line each.
+RawEvents = Callable[[Sequence[bytes], Sequence[bytes]], None]
 
 
 def parse_data(data: str) -> Any:
@@ -37,16 +43,23 @@ class SSEDecoder:
     data lines that take more than `max_bytes` to hold is dropped whole (each line counted with
     64 bytes more); each drop is a note. The first MAX_NOTES notes, the decoder's and those its
     owner adds with `note`, are kept in `notes`.
+
+    A chunk that starts at an event's start and holds whole events of one data line each (the
+    usual chunk) is read at once; with `on_events`, its events go there at once, their names
+    and data as two lists of raw bytes (decoded as UTF-8 with "replace" by the consumer, or
+    handed on to `on_event`): the same events, in the same order, as `on_event` would get.
     """
 
     def __init__(
         self,
         on_event: Callable[[str, str], None],
         *,
+        on_events: RawEvents | None = None,
         ends_with_done: bool = True,
         max_bytes: int = MAX_EVENT_BYTES,
     ) -> None:
         self.on_event = on_event
+        self.on_events = on_events or self._each_event
         self.ends_with_done = ends_with_done
         self._notes: list[str] = []
         self._max = max_bytes
@@ -104,6 +117,10 @@ class SSEDecoder:
                 chunk = chunk[1:]
                 if not chunk:
                     return
+        if len(chunk) >= _AT_ONCE and chunk.find(b"\n") < len(chunk) - 2:  # not one line
+            chunk = self._whole_events(chunk)  # what is left: the usual chunk leaves nothing
+            if not chunk or self._done:
+                return
         if b"\n" not in chunk and b"\r" not in chunk:  # the held line goes on
             partial = self._partial
             held = self._held = (self._held or sum(map(len, partial))) + len(chunk)
@@ -157,6 +174,49 @@ class SSEDecoder:
                 return
             on_event(event, text)
 
+    def _whole_events(self, chunk: bytes) -> bytes:
+        """The whole events the chunk starts with (after the end of one under way, read line
+        by line), read at once when they all have the usual form (else none); returns the
+        bytes not read.
+
+        The usual form is `usual_events`'s.
+        """
+        if self._partial or self._held or self._data or self._size or self._event:
+            if b"\r" in chunk:
+                return chunk
+            end = chunk.find(b"\n\n") + 2  # without a CR, the first blank line ends it
+            if end < 2 or end == len(chunk):  # no event after it: all line by line
+                return chunk
+            self.feed(chunk[:end])  # (its one blank line at its end: read line by line)
+            if self._done:
+                return b""
+            chunk = chunk[end:]
+        end = chunk.rfind(b"\n\n") + 2
+        if end < 2 or len(chunk) > self._max or chunk.find(b"\r", 0, end) >= 0:
+            return chunk
+        events = usual_events(chunk if end == len(chunk) else chunk[:end])  # (no copy, usually)
+        if events is None:
+            return chunk  # (a byte order mark too, at the stream's start)
+        names, datas = events
+        self._first_line = False
+        first = chunk.find(b"data: [DONE]", 0, end)  # perhaps only inside a value
+        if first == end - 8 - len(datas[-1]):  # it starts the last data line: that one ends it
+            self._done = True
+            del datas[-1]
+        elif first >= 0:
+            starts = list(map(bytes.startswith, datas, repeat(b"[DONE]")))
+            if True in starts:
+                self._done = True
+                del datas[starts.index(True) :]
+        if datas:
+            self.on_events(names[: len(datas)], datas)
+        return chunk[end:]
+
+    def _each_event(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
+        on_event = self.on_event
+        for name, data in zip(names, datas, strict=True):
+            on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
+
     def close(self) -> None:
         """The stream has ended: a line or an event cut off before its end still counts."""
         if self._closed:
@@ -204,6 +264,45 @@ class SSEDecoder:
             self.note("oversized SSE event dropped")
 
 
+def usual_events(whole: bytes) -> tuple[list[bytes], list[bytes]] | None:
+    """The events' names and data, if `whole` (bytes that end with a blank line, without CR)
+    is made of events of the usual form only; None otherwise.
+
+    The usual form: each event one `data: ` line, after one `event: ` line in every event or in
+    none (the name is then b""), LF only, no comment or other field. Values are raw bytes, the
+    one space after the colon taken off, as a line-by-line reading would take it off.
+    """
+    if whole.startswith(b"data: "):
+        datas = whole.split(b"\n\ndata: ")
+        # The pairs of LFs split on and the last pair are all the LFs there are exactly when
+        # each event is one data line (the pairs cannot overlap).
+        if whole.count(b"\n") != 2 * len(datas):
+            return None
+        datas[0] = datas[0][6:]
+        datas[-1] = datas[-1][:-2]
+        return [b""] * len(datas), datas
+    if whole.startswith(b"event: "):
+        lines = whole.split(b"\n")  # [event, data, blank] per event, and b"" after the end
+        del lines[-1]
+        if len(lines) % 3 or any(lines[2::3]):
+            return None
+        datas = _values(lines[1::3], b"data: ")
+        names = _values(lines[0::3], b"event: ")
+        if datas is None or names is None:
+            return None
+        return names, datas
+    return None
+
+
+def _values(lines: list[bytes], prefix: bytes) -> list[bytes] | None:
+    """What follows `prefix` on each line, if each starts with it (no line holds an LF)."""
+    values = b"\n".join(lines).split(b"\n" + prefix)  # one piece per line exactly when each
+    if len(values) != len(lines) or not values[0].startswith(prefix):  # after the first has it
+        return None
+    values[0] = values[0][len(prefix) :]
+    return values
+
+
 class SSEStream:
     """An API's stream accumulator: raw bytes in through a decoder it owns, events to `on_event`.
 
@@ -214,7 +313,8 @@ class SSEStream:
     ends_with_done = True  # False for APIs whose streams end with a terminal event of their own
 
     def __init__(self) -> None:
-        self._sse = SSEDecoder(self.on_event, ends_with_done=self.ends_with_done)
+        self._sse = SSEDecoder(self.on_event, on_events=self.on_events,
+                               ends_with_done=self.ends_with_done)
         self.note = self._sse.note
 
     def feed(self, chunk: bytes) -> None:
@@ -234,3 +334,10 @@ class SSEStream:
 
     def on_event(self, event: str, data: str) -> None:
         raise NotImplementedError
+
+    def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
+        """A run of events of one data line each, raw (see SSEDecoder): each to `on_event`,
+        unless the API reads the usual ones faster itself."""
+        on_event = self.on_event
+        for name, data in zip(names, datas, strict=True):
+            on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
