@@ -43,33 +43,54 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="albench-ab-")))
         nginx = stack.enter_context(servers.nginx(workdir))
-        proxies = {name: stack.enter_context(servers.albicilla(
-            nginx.url + "/v1", workdir, repo=path, name=name)) for name, path in checkouts.items()}
+        proxies = {
+            name: stack.enter_context(
+                servers.albicilla(nginx.url + "/v1", workdir, repo=path, name=name)
+            )
+            for name, path in checkouts.items()
+        }
         names = list(proxies)
         for name in names:  # warm-up
-            servers.run_wrk(proxies[name].url + "/v1/chat/completions", body, connections=64,
-                            threads=2, seconds=2, workdir=workdir)
+            servers.run_wrk(
+                proxies[name].url + "/v1/chat/completions",
+                body,
+                connections=64,
+                threads=2,
+                seconds=2,
+                workdir=workdir,
+            )
         for r in range(args.rounds):
             for test in tests:
                 connections, threads = TESTS[test]
-                for name in names[r % len(names):] + names[:r % len(names)]:
+                for name in names[r % len(names) :] + names[: r % len(names)]:
                     proxy = proxies[name]
                     cpu = proxy.cpu_seconds()
-                    out = servers.run_wrk(proxy.url + "/v1/chat/completions", body,
-                                          connections=connections, threads=threads,
-                                          seconds=args.seconds, workdir=workdir)
+                    out = servers.run_wrk(
+                        proxy.url + "/v1/chat/completions",
+                        body,
+                        connections=connections,
+                        threads=threads,
+                        seconds=args.seconds,
+                        workdir=workdir,
+                    )
                     out["cpu_us"] = (proxy.cpu_seconds() - cpu) / max(out["requests"], 1) * 1e6
                     results.setdefault((test, name), []).append(out)
-                    print(f"round {r + 1} {test:4s} {name:12s} {out['rps']:8.1f} req/s  "
-                          f"p50 {out['p50_us']:7d} us  p99 {out['p99_us']:8d} us  "
-                          f"CPU {out['cpu_us']:6.0f} us/req  errors {out['errors']}  "
-                          f"(load avg {os.getloadavg()[0]:.1f})", flush=True)
+                    print(
+                        f"round {r + 1} {test:4s} {name:12s} {out['rps']:8.1f} req/s  "
+                        f"p50 {out['p50_us']:7d} us  p99 {out['p99_us']:8d} us  "
+                        f"CPU {out['cpu_us']:6.0f} us/req  errors {out['errors']}  "
+                        f"(load avg {os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
     print("\nmedians over rounds:")
     for (test, name), outs in sorted(results.items()):
-        med = {k: statistics.median(o[k] for o in outs) for k in ("rps", "p50_us", "p99_us",
-                                                                 "cpu_us")}
-        print(f"{test:4s} {name:12s} {med['rps']:8.1f} req/s  p50 {med['p50_us']:7.0f} us  "
-              f"p99 {med['p99_us']:8.0f} us  CPU {med['cpu_us']:6.0f} us/req")
+        med = {
+            k: statistics.median(o[k] for o in outs) for k in ("rps", "p50_us", "p99_us", "cpu_us")
+        }
+        print(
+            f"{test:4s} {name:12s} {med['rps']:8.1f} req/s  p50 {med['p50_us']:7.0f} us  "
+            f"p99 {med['p99_us']:8.0f} us  CPU {med['cpu_us']:6.0f} us/req"
+        )
     return 0
 
 

@@ -29,9 +29,16 @@ def expected_content(tokens: int) -> str:
 
 # -- chat completions ------------------------------------------------------------------------
 
+
 def _chunk(choices: list, **extra: object) -> dict:
-    return {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": CREATED,
-            "model": MODEL, "choices": choices, **extra}
+    return {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": MODEL,
+        "choices": choices,
+        **extra,
+    }
 
 
 def _data(payload: dict) -> bytes:
@@ -44,39 +51,58 @@ class Chat:
 
     @staticmethod
     def request(model: str, stream: bool) -> dict:
-        body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": PROMPT}],
-                                "user": "bench"}
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": "user", "content": PROMPT}],
+            "user": "bench",
+        }
         if stream:
             body["stream"] = True
         return body
 
     @staticmethod
     def completion() -> bytes:
-        return _json({
-            "id": "chatcmpl-bench", "object": "chat.completion", "created": CREATED,
-            "model": MODEL,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER,
-                                                 "refusal": None},
-                         "logprobs": None, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 8, "completion_tokens": 3, "total_tokens": 11},
-        })
+        return _json(
+            {
+                "id": "chatcmpl-bench",
+                "object": "chat.completion",
+                "created": CREATED,
+                "model": MODEL,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": ANSWER, "refusal": None},
+                        "logprobs": None,
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 8, "completion_tokens": 3, "total_tokens": 11},
+            }
+        )
 
     @staticmethod
     def opening() -> bytes:
-        return _data(_chunk([{"index": 0, "delta": {"role": "assistant", "content": ""},
-                              "finish_reason": None}]))
+        return _data(
+            _chunk(
+                [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
+            )
+        )
 
     @staticmethod
     def token(i: int, last: bool = False) -> bytes:
-        return _data(_chunk([{"index": 0, "delta": {"content": f"tok{i} "},
-                              "finish_reason": None}]))
+        return _data(
+            _chunk([{"index": 0, "delta": {"content": f"tok{i} "}, "finish_reason": None}])
+        )
 
     @staticmethod
     def closing(tokens: int) -> bytes:
         """Finish chunk, usage-only chunk and [DONE]."""
         usage = {"prompt_tokens": 8, "completion_tokens": tokens, "total_tokens": 8 + tokens}
-        return (_data(_chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
-                + _data(_chunk([], usage=usage)) + b"data: [DONE]\n\n")
+        return (
+            _data(_chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+            + _data(_chunk([], usage=usage))
+            + b"data: [DONE]\n\n"
+        )
 
     @staticmethod
     def stream_text(body: bytes) -> tuple[str, bool]:
@@ -92,18 +118,31 @@ class Chat:
 
 # -- Responses -------------------------------------------------------------------------------
 
+
 def _event(kind: str, payload: dict) -> bytes:
     return b"event: " + kind.encode() + b"\ndata: " + _json({"type": kind, **payload}) + b"\n\n"
 
 
 def _response(status: str, output: list, usage: dict | None) -> dict:
-    return {"id": "resp_bench", "object": "response", "created_at": CREATED, "status": status,
-            "model": MODEL, "output": output, "usage": usage}
+    return {
+        "id": "resp_bench",
+        "object": "response",
+        "created_at": CREATED,
+        "status": status,
+        "model": MODEL,
+        "output": output,
+        "usage": usage,
+    }
 
 
 def _output_message(text: str, status: str) -> dict:
-    return {"type": "message", "id": "msg_bench", "status": status, "role": "assistant",
-            "content": [{"type": "output_text", "text": text, "annotations": []}]}
+    return {
+        "type": "message",
+        "id": "msg_bench",
+        "status": status,
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
 
 
 class Responses:
@@ -119,27 +158,57 @@ class Responses:
 
     @staticmethod
     def completion() -> bytes:
-        return _json(_response("completed", [_output_message(ANSWER, "completed")],
-                               {"input_tokens": 8, "output_tokens": 3, "total_tokens": 11}))
+        return _json(
+            _response(
+                "completed",
+                [_output_message(ANSWER, "completed")],
+                {"input_tokens": 8, "output_tokens": 3, "total_tokens": 11},
+            )
+        )
 
     @staticmethod
     def opening() -> bytes:
-        item = {"type": "message", "id": "msg_bench", "status": "in_progress",
-                "role": "assistant", "content": []}
+        item = {
+            "type": "message",
+            "id": "msg_bench",
+            "status": "in_progress",
+            "role": "assistant",
+            "content": [],
+        }
         part = {"type": "output_text", "text": "", "annotations": []}
-        return (_event("response.created", {"sequence_number": 0,
-                                            "response": _response("in_progress", [], None)})
-                + _event("response.output_item.added",
-                         {"sequence_number": 1, "output_index": 0, "item": item})
-                + _event("response.content_part.added",
-                         {"sequence_number": 2, "item_id": "msg_bench", "output_index": 0,
-                          "content_index": 0, "part": part}))
+        return (
+            _event(
+                "response.created",
+                {"sequence_number": 0, "response": _response("in_progress", [], None)},
+            )
+            + _event(
+                "response.output_item.added",
+                {"sequence_number": 1, "output_index": 0, "item": item},
+            )
+            + _event(
+                "response.content_part.added",
+                {
+                    "sequence_number": 2,
+                    "item_id": "msg_bench",
+                    "output_index": 0,
+                    "content_index": 0,
+                    "part": part,
+                },
+            )
+        )
 
     @staticmethod
     def token(i: int, last: bool = False) -> bytes:
-        return _event("response.output_text.delta",
-                      {"sequence_number": 3 + i, "item_id": "msg_bench", "output_index": 0,
-                       "content_index": 0, "delta": f"tok{i} "})
+        return _event(
+            "response.output_text.delta",
+            {
+                "sequence_number": 3 + i,
+                "item_id": "msg_bench",
+                "output_index": 0,
+                "content_index": 0,
+                "delta": f"tok{i} ",
+            },
+        )
 
     @staticmethod
     def closing(tokens: int) -> bytes:
@@ -147,19 +216,43 @@ class Responses:
         n = 3 + tokens
         part = {"type": "output_text", "text": text, "annotations": []}
         usage = {"input_tokens": 8, "output_tokens": tokens, "total_tokens": 8 + tokens}
-        return (_event("response.output_text.done",
-                       {"sequence_number": n, "item_id": "msg_bench", "output_index": 0,
-                        "content_index": 0, "text": text})
-                + _event("response.content_part.done",
-                         {"sequence_number": n + 1, "item_id": "msg_bench", "output_index": 0,
-                          "content_index": 0, "part": part})
-                + _event("response.output_item.done",
-                         {"sequence_number": n + 2, "output_index": 0,
-                          "item": _output_message(text, "completed")})
-                + _event("response.completed",
-                         {"sequence_number": n + 3,
-                          "response": _response("completed", [_output_message(text, "completed")],
-                                                usage)}))
+        return (
+            _event(
+                "response.output_text.done",
+                {
+                    "sequence_number": n,
+                    "item_id": "msg_bench",
+                    "output_index": 0,
+                    "content_index": 0,
+                    "text": text,
+                },
+            )
+            + _event(
+                "response.content_part.done",
+                {
+                    "sequence_number": n + 1,
+                    "item_id": "msg_bench",
+                    "output_index": 0,
+                    "content_index": 0,
+                    "part": part,
+                },
+            )
+            + _event(
+                "response.output_item.done",
+                {
+                    "sequence_number": n + 2,
+                    "output_index": 0,
+                    "item": _output_message(text, "completed"),
+                },
+            )
+            + _event(
+                "response.completed",
+                {
+                    "sequence_number": n + 3,
+                    "response": _response("completed", [_output_message(text, "completed")], usage),
+                },
+            )
+        )
 
     @staticmethod
     def stream_text(body: bytes) -> tuple[str, bool]:
@@ -176,45 +269,72 @@ class Responses:
 
 # -- Anthropic Messages ----------------------------------------------------------------------
 
+
 class Messages:
     name = "messages"
     path = "/v1/messages"
 
     @staticmethod
     def request(model: str, stream: bool) -> dict:
-        body: dict[str, Any] = {"model": model, "max_tokens": 256,
-                                "messages": [{"role": "user", "content": PROMPT}]}
+        body: dict[str, Any] = {
+            "model": model,
+            "max_tokens": 256,
+            "messages": [{"role": "user", "content": PROMPT}],
+        }
         if stream:
             body["stream"] = True
         return body
 
     @staticmethod
     def completion() -> bytes:
-        return _json({"id": "msg_bench", "type": "message", "role": "assistant", "model": MODEL,
-                      "content": [{"type": "text", "text": ANSWER}], "stop_reason": "end_turn",
-                      "stop_sequence": None, "usage": {"input_tokens": 8, "output_tokens": 3}})
+        return _json(
+            {
+                "id": "msg_bench",
+                "type": "message",
+                "role": "assistant",
+                "model": MODEL,
+                "content": [{"type": "text", "text": ANSWER}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": {"input_tokens": 8, "output_tokens": 3},
+            }
+        )
 
     @staticmethod
     def opening() -> bytes:
-        message = {"id": "msg_bench", "type": "message", "role": "assistant", "model": MODEL,
-                   "content": [], "stop_reason": None, "stop_sequence": None,
-                   "usage": {"input_tokens": 8, "output_tokens": 1}}
-        return (_event("message_start", {"message": message})
-                + _event("content_block_start",
-                         {"index": 0, "content_block": {"type": "text", "text": ""}}))
+        message = {
+            "id": "msg_bench",
+            "type": "message",
+            "role": "assistant",
+            "model": MODEL,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": 8, "output_tokens": 1},
+        }
+        return _event("message_start", {"message": message}) + _event(
+            "content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}
+        )
 
     @staticmethod
     def token(i: int, last: bool = False) -> bytes:
-        return _event("content_block_delta",
-                      {"index": 0, "delta": {"type": "text_delta", "text": f"tok{i} "}})
+        return _event(
+            "content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": f"tok{i} "}}
+        )
 
     @staticmethod
     def closing(tokens: int) -> bytes:
-        return (_event("content_block_stop", {"index": 0})
-                + _event("message_delta", {"delta": {"stop_reason": "end_turn",
-                                                     "stop_sequence": None},
-                                           "usage": {"output_tokens": tokens}})
-                + _event("message_stop", {}))
+        return (
+            _event("content_block_stop", {"index": 0})
+            + _event(
+                "message_delta",
+                {
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": tokens},
+                },
+            )
+            + _event("message_stop", {})
+        )
 
     @staticmethod
     def stream_text(body: bytes) -> tuple[str, bool]:
@@ -249,16 +369,26 @@ class Gemini:
 
     @staticmethod
     def request(model: str, stream: bool) -> dict:
-        return {"contents": [{"role": "user", "parts": [{"text": PROMPT}]}],
-                "generationConfig": {"maxOutputTokens": 256}}
+        return {
+            "contents": [{"role": "user", "parts": [{"text": PROMPT}]}],
+            "generationConfig": {"maxOutputTokens": 256},
+        }
 
     @staticmethod
     def generation(text: str, tokens: int) -> dict:
         """What `generateContent` returns for this generation (and a stream of it rebuilds)."""
-        return {"candidates": [{"content": {"parts": [{"text": text}], "role": "model"},
-                                "finishReason": "STOP", "index": 0}],
-                "usageMetadata": _gemini_usage(tokens), "modelVersion": MODEL,
-                "responseId": "resp-bench"}
+        return {
+            "candidates": [
+                {
+                    "content": {"parts": [{"text": text}], "role": "model"},
+                    "finishReason": "STOP",
+                    "index": 0,
+                }
+            ],
+            "usageMetadata": _gemini_usage(tokens),
+            "modelVersion": MODEL,
+            "responseId": "resp-bench",
+        }
 
     @staticmethod
     def completion() -> bytes:
@@ -270,12 +400,20 @@ class Gemini:
 
     @staticmethod
     def token(i: int, last: bool = False) -> bytes:
-        candidate: dict[str, Any] = {"content": {"parts": [{"text": f"tok{i} "}], "role": "model"},
-                                     "index": 0}
+        candidate: dict[str, Any] = {
+            "content": {"parts": [{"text": f"tok{i} "}], "role": "model"},
+            "index": 0,
+        }
         if last:
             candidate["finishReason"] = "STOP"
-        return _data({"candidates": [candidate], "usageMetadata": _gemini_usage(i + 1),
-                      "modelVersion": MODEL, "responseId": "resp-bench"})
+        return _data(
+            {
+                "candidates": [candidate],
+                "usageMetadata": _gemini_usage(i + 1),
+                "modelVersion": MODEL,
+                "responseId": "resp-bench",
+            }
+        )
 
     @staticmethod
     def closing(tokens: int) -> bytes:

@@ -81,6 +81,7 @@ def verdict(ok: bool, logging: bool) -> str:
 def stream_check(api: str, expected: str):
     def check(status: int, data: bytes) -> bool:
         return status == 200 and api_bodies.API[api].stream_text(data) == (expected, True)
+
     return check
 
 
@@ -104,31 +105,41 @@ class Bench:
         a = self.args
         if a.smoke:
             self.upstream = self.stack.enter_context(
-                servers.slow(self.workdir, tokens=a.sse_tokens, interval=0.0))
+                servers.slow(self.workdir, tokens=a.sse_tokens, interval=0.0)
+            )
         else:
             self.upstream = self.stack.enter_context(servers.nginx(self.workdir, a.sse_tokens))
         say(f"upstream: {self.upstream.name} at {self.upstream.url}")
         if {3} & a.phases:
-            self.ttft_upstream = self.stack.enter_context(servers.slow(
-                self.workdir, tokens=a.ttft_tokens, interval=a.ttft_interval,
-                first_delay=a.ttft_first_delay))
+            self.ttft_upstream = self.stack.enter_context(
+                servers.slow(
+                    self.workdir,
+                    tokens=a.ttft_tokens,
+                    interval=a.ttft_interval,
+                    first_delay=a.ttft_first_delay,
+                )
+            )
         venv = None if a.no_litellm or a.smoke else Path(a.litellm_venv)
         if servers.litellm_available(venv):
-            models = {"bench-model": self.upstream.url + "/v1",
-                      "bench-sse": self.sse_base() + "/v1"}
+            models = {
+                "bench-model": self.upstream.url + "/v1",
+                "bench-sse": self.sse_base() + "/v1",
+            }
             if self.ttft_upstream:
                 models["bench-slow"] = self.ttft_upstream.url + "/v1"
             say("starting LiteLLM (2 workers, no database) ...")
             try:
-                self.litellm = self.stack.enter_context(
-                    servers.litellm(venv, models, self.workdir))
+                self.litellm = self.stack.enter_context(servers.litellm(venv, models, self.workdir))
                 say(f"LiteLLM at {self.litellm.url}")
             except RuntimeError as exc:
                 say(f"LiteLLM: skipped, it did not start: {exc}")
         else:
-            say(f"LiteLLM: skipped (no virtual environment at {a.litellm_venv}; "
-                "`bench/run litellm-setup` makes one)" if not a.smoke and not a.no_litellm
-                else "LiteLLM: skipped")
+            say(
+                f"LiteLLM: skipped (no virtual environment at {a.litellm_venv}; "
+                "`bench/run litellm-setup` makes one)"
+                if not a.smoke and not a.no_litellm
+                else "LiteLLM: skipped"
+            )
 
     def sse_base(self) -> str:
         """Where the upstream serves its fixed 50-event streams (the slow upstream: anywhere)."""
@@ -139,13 +150,23 @@ class Bench:
         on first use and shared by the phases using the same upstream (counts and checks are
         per endpoint and kind)."""
         if base not in self.pairs:
-            floor = self.stack.enter_context(servers.floor(
-                base + "/v1", self.workdir, name=f"floor-{tag}", wait=False))
-            logging_floor = self.stack.enter_context(servers.logging_floor(
-                base + "/v1", self.workdir, name=f"logfloor-{tag}", wait=False))
-            proxy = self.stack.enter_context(servers.albicilla(
-                base + "/v1", self.workdir, name=f"albicilla-{tag}", wait=False,
-                repo=self.args.albicilla_repo))
+            floor = self.stack.enter_context(
+                servers.floor(base + "/v1", self.workdir, name=f"floor-{tag}", wait=False)
+            )
+            logging_floor = self.stack.enter_context(
+                servers.logging_floor(
+                    base + "/v1", self.workdir, name=f"logfloor-{tag}", wait=False
+                )
+            )
+            proxy = self.stack.enter_context(
+                servers.albicilla(
+                    base + "/v1",
+                    self.workdir,
+                    name=f"albicilla-{tag}",
+                    wait=False,
+                    repo=self.args.albicilla_repo,
+                )
+            )
             servers.wait_ready(floor)
             servers.wait_ready(logging_floor)
             servers.wait_ready(proxy)
@@ -153,68 +174,124 @@ class Bench:
             self.logging_floors[base] = logging_floor
         return self.pairs[base]
 
-    def targets(self, api: str, upstream: servers.Server, base: str, floor: servers.Server,
-                proxy: servers.Server, model: str, *, stream: bool = False) -> list[Target]:
+    def targets(
+        self,
+        api: str,
+        upstream: servers.Server,
+        base: str,
+        floor: servers.Server,
+        proxy: servers.Server,
+        model: str,
+        *,
+        stream: bool = False,
+    ) -> list[Target]:
         path = api_bodies.url_path(api, model, stream=stream)
-        logging_floor = next(lf for b, lf in self.logging_floors.items()
-                             if self.pairs[b][0] is floor)
-        found = [("direct", base + path, upstream), ("floor", floor.url + path, floor),
-                 ("logfloor", logging_floor.url + path, logging_floor),
-                 ("albicilla", proxy.url + path, proxy)]
+        logging_floor = next(
+            lf for b, lf in self.logging_floors.items() if self.pairs[b][0] is floor
+        )
+        found = [
+            ("direct", base + path, upstream),
+            ("floor", floor.url + path, floor),
+            ("logfloor", logging_floor.url + path, logging_floor),
+            ("albicilla", proxy.url + path, proxy),
+        ]
         if self.litellm and api == "chat":
             found.append(("litellm", self.litellm.url + path, self.litellm))
         return found
 
     # -- measuring --------------------------------------------------------------------------
 
-    def measure(self, url: str, body: bytes, *, connections: int, threads: int,
-                seconds: float, server: servers.Server | None = None, check=None) -> dict:
+    def measure(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        connections: int,
+        threads: int,
+        seconds: float,
+        server: servers.Server | None = None,
+        check=None,
+    ) -> dict:
         """One load run; with `server`, also its CPU time per request (robust to other load)
         and each worker's share of that CPU time."""
         cpu = server.cpu_seconds() if server else 0.0
         per_worker = server.worker_cpu() if server else {}
         if self.use_wrk:
-            result = servers.run_wrk(url, body, connections=connections, threads=threads,
-                                     seconds=seconds, workdir=self.workdir)
+            result = servers.run_wrk(
+                url,
+                body,
+                connections=connections,
+                threads=threads,
+                seconds=seconds,
+                workdir=self.workdir,
+            )
         else:
-            result = clients.load(url, body, connections=connections, total=10**9,
-                                  seconds=seconds, check=check)
+            result = clients.load(
+                url, body, connections=connections, total=10**9, seconds=seconds, check=check
+            )
         if server:
             used = server.cpu_seconds() - cpu
             result["cpu_us_per_request"] = used / max(result["requests"], 1) * 1e6
-            result["cpu_percent"] = used / (result.get("duration_us", 0) / 1e6
-                                            or result.get("seconds", 1)) * 100
+            result["cpu_percent"] = (
+                used / (result.get("duration_us", 0) / 1e6 or result.get("seconds", 1)) * 100
+            )
             if len(per_worker) > 1:
                 after = server.worker_cpu()
                 spent = [after.get(pid, 0.0) - before for pid, before in per_worker.items()]
                 result["worker_split"] = [round(x / (sum(spent) or 1), 3) for x in spent]
         return result
 
-    def rounds(self, phase: str, targets: list[Target], body: bytes, *, connections: int,
-               threads: int, seconds: float, rounds: int, check=None,
-               after=None) -> dict[str, list[dict]]:
+    def rounds(
+        self,
+        phase: str,
+        targets: list[Target],
+        body: bytes,
+        *,
+        connections: int,
+        threads: int,
+        seconds: float,
+        rounds: int,
+        check=None,
+        after=None,
+    ) -> dict[str, list[dict]]:
         """Every target once per round, the order rotated each round; a warm-up first."""
         runs: dict[str, list[dict]] = {name: [] for name, _, _ in targets}
         self.warmups = {}
         for name, url, _ in targets:
-            self.warmups[name] = [self.measure(url, body, connections=connections,
-                                               threads=threads, seconds=self.args.warmup,
-                                               check=check)]
+            self.warmups[name] = [
+                self.measure(
+                    url,
+                    body,
+                    connections=connections,
+                    threads=threads,
+                    seconds=self.args.warmup,
+                    check=check,
+                )
+            ]
             if after:
                 after(name, None)
         for r in range(rounds):
-            order = targets[r % len(targets):] + targets[:r % len(targets)]
+            order = targets[r % len(targets) :] + targets[: r % len(targets)]
             for name, url, server in order:
-                result = self.measure(url, body, connections=connections, threads=threads,
-                                      seconds=seconds, server=server, check=check)
+                result = self.measure(
+                    url,
+                    body,
+                    connections=connections,
+                    threads=threads,
+                    seconds=seconds,
+                    server=server,
+                    check=check,
+                )
                 runs[name].append(result)
                 split = "/".join(f"{100 * x:.0f}" for x in result.get("worker_split", []))
-                say(f"[{phase}] round {r + 1} {name:9s} {result['rps']:9.1f} req/s  "
+                say(
+                    f"[{phase}] round {r + 1} {name:9s} {result['rps']:9.1f} req/s  "
                     f"p50 {result['p50_us']:8.0f} us  p99 {result['p99_us']:8.0f} us  "
                     f"{result['requests']} ok, {result['errors']} errors  server CPU "
                     f"{result['cpu_percent']:4.0f}%, {result['cpu_us_per_request']:6.0f} us/req"
                     f"{'  workers ' + split + '%' if split else ''}"
-                    f"  (load avg {os.getloadavg()[0]:.1f})")
+                    f"  (load avg {os.getloadavg()[0]:.1f})"
+                )
                 if after:
                     after(name, result)
         return runs
@@ -233,11 +310,18 @@ class Bench:
         group = self.results["latency_c1"] = {}
         floor, proxy = self.proxies(self.upstream.url, "json")
         for api in self.apis():
-            targets = self.targets(api, self.upstream, self.upstream.url, floor, proxy,
-                                   "bench-model")
-            runs = self.rounds(f"1 latency c1 {api}", targets,
-                               api_bodies.request_body(api, "bench-model"),
-                               connections=1, threads=1, seconds=a.seconds, rounds=a.rounds)
+            targets = self.targets(
+                api, self.upstream, self.upstream.url, floor, proxy, "bench-model"
+            )
+            runs = self.rounds(
+                f"1 latency c1 {api}",
+                targets,
+                api_bodies.request_body(api, "bench-model"),
+                connections=1,
+                threads=1,
+                seconds=a.seconds,
+                rounds=a.rounds,
+            )
             group[api] = summarize(runs)
 
     def phase_throughput(self) -> None:
@@ -254,8 +338,7 @@ class Bench:
         path = api_bodies.url_path(api, "bench-model")
         logged_as = api_bodies.endpoint(api)
         body = api_bodies.request_body(api, "bench-model")
-        targets = self.targets(api, self.upstream, self.upstream.url, floor, proxy,
-                               "bench-model")
+        targets = self.targets(api, self.upstream, self.upstream.url, floor, proxy, "bench-model")
         checks: list[dict] = []
         before = [endpoint_lines(proxy.log_root, logged_as)]
 
@@ -266,42 +349,76 @@ class Bench:
             lines = endpoint_lines(proxy.log_root, logged_as)
             if result is not None:
                 added = lines - before[0]
-                checks.append({"completed": result["requests"], "logged": added,
-                               "in_flight_at_stop": added - result["requests"]})
+                checks.append(
+                    {
+                        "completed": result["requests"],
+                        "logged": added,
+                        "in_flight_at_stop": added - result["requests"],
+                    }
+                )
                 ok = added == 0 or 0 <= added - result["requests"] <= a.connections
-                say(f"[2 throughput {api}] log lines {added} for {result['requests']} "
+                say(
+                    f"[2 throughput {api}] log lines {added} for {result['requests']} "
                     f"completed ({added - result['requests']} in flight when the client "
-                    f"stopped) {verdict(ok, added > 0)}")
+                    f"stopped) {verdict(ok, added > 0)}"
+                )
             before[0] = lines
 
-        runs = self.rounds(f"2 throughput c64 {api}", targets, body,
-                           connections=a.connections, threads=2, seconds=a.load_seconds,
-                           rounds=a.rounds_load, after=count)
+        runs = self.rounds(
+            f"2 throughput c64 {api}",
+            targets,
+            body,
+            connections=a.connections,
+            threads=2,
+            seconds=a.load_seconds,
+            rounds=a.rounds_load,
+            after=count,
+        )
         # Exact: a fixed number of requests, all answered, gives exactly that many lines.
         self.settle(proxy)
         start_lines = endpoint_lines(proxy.log_root, logged_as)
-        exact = clients.load(proxy.url + path, body, connections=a.connections,
-                             total=a.exact_requests, seconds=a.load_seconds * 10)
+        exact = clients.load(
+            proxy.url + path,
+            body,
+            connections=a.connections,
+            total=a.exact_requests,
+            seconds=a.load_seconds * 10,
+        )
         self.settle(proxy)
         logged = endpoint_lines(proxy.log_root, logged_as) - start_lines
         answered = exact["requests"] == a.exact_requests and exact["errors"] == 0
         logging = logged > 0
         exact_ok = answered and (logged == a.exact_requests or not logging)
-        say(f"[2 throughput {api}] exact count: {a.exact_requests} sent, {exact['requests']} "
-            f"answered 200, {logged} log lines -> {verdict(exact_ok, logging)}")
+        say(
+            f"[2 throughput {api}] exact count: {a.exact_requests} sent, {exact['requests']} "
+            f"answered 200, {logged} log lines -> {verdict(exact_ok, logging)}"
+        )
         summary = summarize(runs)
         summary["log_checks"] = checks
-        summary["exact_count"] = {"sent": a.exact_requests, "answered": exact["requests"],
-                                  "logged": logged, "logging": logging, "ok": exact_ok}
+        summary["exact_count"] = {
+            "sent": a.exact_requests,
+            "answered": exact["requests"],
+            "logged": logged,
+            "logging": logging,
+            "ok": exact_ok,
+        }
         return summary
 
     def profile(self, proxy: servers.Server, body: bytes) -> list[str]:
         """py-spy on one worker while wrk keeps 64 connections busy."""
         load = subprocess.Popen(
-            ["wrk", "-t2", f"-c{self.args.connections}", f"-d{self.args.profile + 4:g}s",
-             "-s", str(servers.wrk_script(body, self.workdir)),
-             proxy.url + "/v1/chat/completions"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "wrk",
+                "-t2",
+                f"-c{self.args.connections}",
+                f"-d{self.args.profile + 4:g}s",
+                "-s",
+                str(servers.wrk_script(body, self.workdir)),
+                proxy.url + "/v1/chat/completions",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             time.sleep(1.5)
             spy = self.start_py_spy(proxy.worker_pids()[0], "profile-c64.txt")
@@ -316,9 +433,25 @@ class Bench:
             return None
         raw = self.workdir / name
         proc = subprocess.Popen(
-            [*spy, "record", "--pid", str(pid), "--duration", f"{self.args.profile:g}",
-             "--rate", "250", "--function", "--nonblocking", "--format", "raw",
-             "--output", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                *spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                f"{self.args.profile:g}",
+                "--rate",
+                "250",
+                "--function",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "--output",
+                str(raw),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         return proc, raw
 
     def finish_py_spy(self, spy: tuple[subprocess.Popen, Path] | None, what: str) -> list[str]:
@@ -344,10 +477,15 @@ class Bench:
         for api in self.apis():
             targets = self.targets(api, up, up.url, floor, proxy, "bench-slow", stream=True)
             group[api] = self.ttft(api, targets, budget)
-            records = [r for r in read_records(proxy.log_root)
-                       if r.get("endpoint") == api_bodies.endpoint(api, stream=True)]
+            records = [
+                r
+                for r in read_records(proxy.log_root)
+                if r.get("endpoint") == api_bodies.endpoint(api, stream=True)
+            ]
             group[api]["albicilla_records"] = {
-                "records": len(records), "complete": sum(1 for r in records if r["complete"])}
+                "records": len(records),
+                "complete": sum(1 for r in records if r["complete"]),
+            }
 
     def ttft(self, api: str, targets: list[Target], budget: float) -> dict:
         a = self.args
@@ -361,15 +499,17 @@ class Bench:
             if time.monotonic() > deadline:
                 say(f"[3 ttft {api}] stopped after {i} rounds: time budget {budget:g}s spent")
                 break
-            order = targets[i % len(targets):] + targets[:i % len(targets)]
+            order = targets[i % len(targets) :] + targets[: i % len(targets)]
             for name, url, _ in order:
                 times[name].append(clients.time_to_first_token(url, body, b"tok0"))
         summary = {}
         for name, values in times.items():
             stats = clients.percentiles([v * 1000 for v in values])
             summary[name] = {"n": stats["n"], "median_ms": stats["p50"], "p99_ms": stats["p99"]}
-            say(f"[3 ttft {api}] {name:9s} n={stats['n']} median {stats['p50']:.3f} ms  "
-                f"p99 {stats['p99']:.3f} ms")
+            say(
+                f"[3 ttft {api}] {name:9s} n={stats['n']} median {stats['p50']:.3f} ms  "
+                f"p99 {stats['p99']:.3f} ms"
+            )
         return summary
 
     def phase_sse(self) -> None:
@@ -380,13 +520,21 @@ class Bench:
 
     def sse(self, api: str, floor: servers.Server, proxy: servers.Server) -> dict:
         a = self.args
-        targets = self.targets(api, self.upstream, self.sse_base(), floor, proxy, "bench-sse",
-                               stream=True)
+        targets = self.targets(
+            api, self.upstream, self.sse_base(), floor, proxy, "bench-sse", stream=True
+        )
         body = api_bodies.request_body(api, "bench-sse", stream=True)
         expected = api_bodies.expected_content(a.sse_tokens)
-        runs = self.rounds(f"4 sse50 c32 {api}", targets, body,
-                           connections=a.sse_connections, threads=2, seconds=a.load_seconds,
-                           rounds=a.rounds_load, check=stream_check(api, expected))
+        runs = self.rounds(
+            f"4 sse50 c32 {api}",
+            targets,
+            body,
+            connections=a.sse_connections,
+            threads=2,
+            seconds=a.load_seconds,
+            rounds=a.rounds_load,
+            check=stream_check(api, expected),
+        )
         self.settle(proxy)
         check = verify_streams(read_records(proxy.log_root), api, a.sse_tokens)
         completed = sum(r["requests"] for r in runs["albicilla"] + self.warmups["albicilla"])
@@ -395,12 +543,17 @@ class Bench:
         check["client_completed"] = completed
         check["logging"] = check["records"] > 0
         check["ok"] = not check["logging"] or (
-            check["wrong"] == 0 and check["correct"] >= completed
-            and check["cut_by_client_stop"] <= budget and check["other_incomplete"] == 0)
-        say(f"[4 sse50 {api}] records: {check['correct']} rebuilt correctly (client completed "
+            check["wrong"] == 0
+            and check["correct"] >= completed
+            and check["cut_by_client_stop"] <= budget
+            and check["other_incomplete"] == 0
+        )
+        say(
+            f"[4 sse50 {api}] records: {check['correct']} rebuilt correctly (client completed "
             f"{completed}), {check['wrong']} wrong, {check['cut_by_client_stop']} cut when "
             f"the client stopped (at most {budget}), {check['other_incomplete']} other "
-            f"incomplete -> {verdict(check['ok'], check['logging'])}")
+            f"incomplete -> {verdict(check['ok'], check['logging'])}"
+        )
         summary = summarize(runs)
         summary["records"] = check
         return summary
@@ -410,14 +563,20 @@ class Bench:
         tokens = max(1, round(a.stream_seconds / a.stream_interval))
         group = self.results["many_streams"] = {"apis": self.apis()}
         with ExitStack() as phase:
-            up = phase.enter_context(servers.slow(self.workdir, tokens=tokens,
-                                                  interval=a.stream_interval))
+            up = phase.enter_context(
+                servers.slow(self.workdir, tokens=tokens, interval=a.stream_interval)
+            )
             floor, proxy = self.proxies(up.url, "streams")
-            say(f"[5 streams] {a.streams} streams x {tokens} tokens every "
-                f"{a.stream_interval:g}s, dealt over {', '.join(self.apis())}")
+            say(
+                f"[5 streams] {a.streams} streams x {tokens} tokens every "
+                f"{a.stream_interval:g}s, dealt over {', '.join(self.apis())}"
+            )
             logging_floor = self.logging_floors[up.url]
-            for name, server in (("floor", floor), ("logfloor", logging_floor),
-                                 ("albicilla", proxy)):
+            for name, server in (
+                ("floor", floor),
+                ("logfloor", logging_floor),
+                ("albicilla", proxy),
+            ):
                 group[name] = self.many_streams(name, server, tokens)
             records = read_records(proxy.log_root)
             group["records"] = {}
@@ -428,19 +587,29 @@ class Bench:
                 check["logging"] = check["records"] > 0
                 check["ok"] = not check["logging"] or check["correct"] == check["records"] == sent
                 group["records"][api] = check
-                say(f"[5 streams] {api}: {sent} streams, {check['records']} records, "
+                say(
+                    f"[5 streams] {api}: {sent} streams, {check['records']} records, "
                     f"{check['correct']} rebuilt correctly -> "
-                    f"{verdict(check['ok'], check['logging'])}")
-            group["ok"] = (group["floor"]["ok"] and group["logfloor"]["ok"]
-                           and group["albicilla"]["ok"]
-                           and all(v["ok"] for v in group["records"].values()))
+                    f"{verdict(check['ok'], check['logging'])}"
+                )
+            group["ok"] = (
+                group["floor"]["ok"]
+                and group["logfloor"]["ok"]
+                and group["albicilla"]["ok"]
+                and all(v["ok"] for v in group["records"].values())
+            )
 
     def many_streams(self, name: str, server: servers.Server, tokens: int) -> dict:
         a = self.args
         expected = api_bodies.expected_content(tokens)
-        kinds = [(server.url + api_bodies.url_path(api, "bench-slow", stream=True),
-                  api_bodies.request_body(api, "bench-slow", stream=True),
-                  stream_check(api, expected)) for api in self.apis()]
+        kinds = [
+            (
+                server.url + api_bodies.url_path(api, "bench-slow", stream=True),
+                api_bodies.request_body(api, "bench-slow", stream=True),
+                stream_check(api, expected),
+            )
+            for api in self.apis()
+        ]
         workers = server.worker_pids()
         idle = {pid: servers.memory_kb(pid) for pid in workers}
         peak_rss = {pid: 0 for pid in workers}
@@ -453,55 +622,79 @@ class Bench:
                 peak_rss[pid] = max(peak_rss[pid], servers.memory_kb(pid)["VmRSS"])
                 peak_sockets[pid] = max(peak_sockets[pid], servers.open_sockets(pid))
             # Once every stream is open, profile Albicilla's busiest worker for a while.
-            if (name == "albicilla" and a.profile > 0 and not spy
-                    and time.monotonic() - started > 3 and a.stream_seconds > a.profile + 5):
+            if (
+                name == "albicilla"
+                and a.profile > 0
+                and not spy
+                and time.monotonic() - started > 3
+                and a.stream_seconds > a.profile + 5
+            ):
                 busiest = max(workers, key=peak_sockets.get)
                 spy.append(self.start_py_spy(busiest, "profile-streams.txt"))
 
         cpu = server.cpu_seconds()
-        result = clients.many_streams(kinds, count=a.streams, seconds=a.stream_seconds * 3 + 60,
-                                      sample=sample)
+        result = clients.many_streams(
+            kinds, count=a.streams, seconds=a.stream_seconds * 3 + 60, sample=sample
+        )
         sample()
         # Upstream writes per stream: the opening events, the tokens, the closing events (Gemini
         # has neither), for the streams dealt to each API.
         apis = self.apis()
-        chunks = sum(len(range(i, a.streams, len(apis)))
-                     * len(api_bodies.stream_writes(api, tokens)) for i, api in enumerate(apis))
+        chunks = sum(
+            len(range(i, a.streams, len(apis))) * len(api_bodies.stream_writes(api, tokens))
+            for i, api in enumerate(apis)
+        )
         result["cpu_s"] = server.cpu_seconds() - cpu
         result["cpu_us_per_chunk"] = result["cpu_s"] / chunks * 1e6
         if spy:
             self.results["profile_streams"] = self.finish_py_spy(
-                spy[0], f"the busiest worker during {a.streams} slow streams")
+                spy[0], f"the busiest worker during {a.streams} slow streams"
+            )
         final = {pid: servers.memory_kb(pid) for pid in workers}
         result["workers"] = [
-            {"pid": pid, "idle_rss_mb": idle[pid]["VmRSS"] / 1024,
-             "peak_rss_mb": peak_rss[pid] / 1024, "vmhwm_mb": final[pid]["VmHWM"] / 1024,
-             "peak_sockets": peak_sockets[pid]}
-            for pid in workers]
+            {
+                "pid": pid,
+                "idle_rss_mb": idle[pid]["VmRSS"] / 1024,
+                "peak_rss_mb": peak_rss[pid] / 1024,
+                "vmhwm_mb": final[pid]["VmHWM"] / 1024,
+                "peak_sockets": peak_sockets[pid],
+            }
+            for pid in workers
+        ]
         result["ok"] = result["complete"] == a.streams
-        say(f"[5 streams] {name}: {result['complete']}/{a.streams} complete at the client; "
+        say(
+            f"[5 streams] {name}: {result['complete']}/{a.streams} complete at the client; "
             f"wall {result['wall_s']:.1f}s, stream p50 {result['stream_p50_s']:.2f}s max "
             f"{result['stream_max_s']:.2f}s; CPU {result['cpu_s']:.1f} s, "
             f"{result['cpu_us_per_chunk']:.0f} us per relayed upstream write -> "
-            f"{'OK' if result['ok'] else 'FAILED'}")
+            f"{'OK' if result['ok'] else 'FAILED'}"
+        )
         for w in result["workers"]:
-            say(f"[5 streams] {name} worker {w['pid']}: RSS idle {w['idle_rss_mb']:.1f} MB, "
+            say(
+                f"[5 streams] {name} worker {w['pid']}: RSS idle {w['idle_rss_mb']:.1f} MB, "
                 f"peak sampled {w['peak_rss_mb']:.1f} MB, VmHWM {w['vmhwm_mb']:.1f} MB, at most "
-                f"{w['peak_sockets']} sockets open (a stream holds two)")
+                f"{w['peak_sockets']} sockets open (a stream holds two)"
+            )
         if result["failures"]:
             say(f"[5 streams] {name} first failures: {result['failures']}")
         return result
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="\n".join(__doc__.splitlines()[2:]))
-    p.add_argument("--smoke", action="store_true",
-                   help="tiny sizes, the Python upstream and client: no nginx, wrk or LiteLLM")
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, the Python upstream and client: no nginx, wrk or LiteLLM",
+    )
     p.add_argument("--phases", default="1,2,3,4,5", help="comma-separated phase numbers")
-    p.add_argument("--apis", default=",".join(api_bodies.NAMES),
-                   help="comma-separated APIs each phase covers")
+    p.add_argument(
+        "--apis", default=",".join(api_bodies.NAMES), help="comma-separated APIs each phase covers"
+    )
     p.add_argument("--rounds", type=int, default=3, help="rounds of the 1-connection test")
     p.add_argument("--seconds", type=float, default=3, help="length of one 1-connection run")
     p.add_argument("--rounds-load", type=int, default=2, help="rounds of the loaded tests")
@@ -510,8 +703,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--exact-requests", type=int, default=3000)
     p.add_argument("--ttft-pairs", type=int, default=200, help="TTFT rounds (one per target)")
-    p.add_argument("--ttft-budget", type=float, default=120,
-                   help="TTFT time limit, seconds (shared by the APIs)")
+    p.add_argument(
+        "--ttft-budget",
+        type=float,
+        default=120,
+        help="TTFT time limit, seconds (shared by the APIs)",
+    )
     p.add_argument("--ttft-tokens", type=int, default=3)
     p.add_argument("--ttft-interval", type=float, default=0.005)
     p.add_argument("--ttft-first-delay", type=float, default=0.005)
@@ -521,15 +718,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--streams", type=int, default=1000)
     p.add_argument("--stream-seconds", type=float, default=20)
     p.add_argument("--stream-interval", type=float, default=0.1)
-    p.add_argument("--litellm-venv", default=os.environ.get("BENCH_LITELLM_VENV",
-                                                            DEFAULT_LITELLM_VENV))
+    p.add_argument(
+        "--litellm-venv", default=os.environ.get("BENCH_LITELLM_VENV", DEFAULT_LITELLM_VENV)
+    )
     p.add_argument("--no-litellm", action="store_true")
-    p.add_argument("--profile", type=float, default=0,
-                   help="seconds of py-spy on one worker under the 64-connection load")
+    p.add_argument(
+        "--profile",
+        type=float,
+        default=0,
+        help="seconds of py-spy on one worker under the 64-connection load",
+    )
     p.add_argument("--profile-top", type=int, default=25)
     p.add_argument("--py-spy", help="py-spy executable (default: py-spy on PATH, else uvx)")
-    p.add_argument("--albicilla-repo", type=Path, default=servers.ROOT,
-                   help="run Albicilla from this checkout (default: this repository)")
+    p.add_argument(
+        "--albicilla-repo",
+        type=Path,
+        default=servers.ROOT,
+        help="run Albicilla from this checkout (default: this repository)",
+    )
     p.add_argument("--json", help="also write the results here")
     p.add_argument("--workdir", help="keep servers' files and logs here (default: a temp dir)")
     args = p.parse_args(argv)
@@ -559,15 +765,19 @@ def failures(results: dict) -> list[str]:
         failed.append("many_streams")
     for group in ("throughput_c64", "sse50_c32"):
         for api, sub in results.get(group, {}).items():
-            if sub.get("exact_count", {}).get("ok") is False or sub.get("records", {}).get(
-                    "ok") is False:
+            if (
+                sub.get("exact_count", {}).get("ok") is False
+                or sub.get("records", {}).get("ok") is False
+            ):
                 failed.append(f"{group}/{api}")
     for group in ("latency_c1", "throughput_c64", "sse50_c32"):
         for api, sub in results.get(group, {}).items():
             for name, run in sub.items():
                 if isinstance(run, dict) and run.get("errors"):
-                    say(f"{group} {api}: {name} answered {run['errors']} requests with errors "
-                        "(socket errors, timeouts or HTTP status >= 400)")
+                    say(
+                        f"{group} {api}: {name} answered {run['errors']} requests with errors "
+                        "(socket errors, timeouts or HTTP status >= 400)"
+                    )
                     if name != "litellm":
                         failed.append(f"{group}/{api}/{name}")
     return failed
@@ -577,11 +787,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _stop)
     if not args.smoke:
-        missing = [tool for tool in ("nginx", "wrk")
-                   if not (shutil.which(tool) or Path(f"/usr/sbin/{tool}").exists())]
+        missing = [
+            tool
+            for tool in ("nginx", "wrk")
+            if not (shutil.which(tool) or Path(f"/usr/sbin/{tool}").exists())
+        ]
         if missing:
-            print(f"bench_proxy: {', '.join(missing)} not installed (bench/run installs them; "
-                  "or use --smoke)", file=sys.stderr)
+            print(
+                f"bench_proxy: {', '.join(missing)} not installed (bench/run installs them; "
+                "or use --smoke)",
+                file=sys.stderr,
+            )
             return 2
     say(f"# Albicilla proxy benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
     say(f"machine: {machine()}")
@@ -594,8 +810,13 @@ def main(argv: list[str] | None = None) -> int:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="albench-")))
         bench = Bench(args, workdir, stack)
         bench.start_shared()
-        phases = {1: bench.phase_latency, 2: bench.phase_throughput, 3: bench.phase_ttft,
-                  4: bench.phase_sse, 5: bench.phase_many_streams}
+        phases = {
+            1: bench.phase_latency,
+            2: bench.phase_throughput,
+            3: bench.phase_ttft,
+            4: bench.phase_sse,
+            5: bench.phase_many_streams,
+        }
         for number in sorted(args.phases):
             say(f"\n## phase {number}")
             began = time.monotonic()
@@ -606,8 +827,10 @@ def main(argv: list[str] | None = None) -> int:
             restarts = log.count("] died")
             bench.results["litellm_worker_restarts"] = restarts
             say(f"\nLiteLLM workers restarted by their supervisor during the run: {restarts}")
-    say("\n## summary: Albicilla as a ratio to the floor (the same stack, only forwarding) and to "
-        "the logging floor (a minimal Flask view that forwards, parses once, logs once)\n")
+    say(
+        "\n## summary: Albicilla as a ratio to the floor (the same stack, only forwarding) and to "
+        "the logging floor (a minimal Flask view that forwards, parses once, logs once)\n"
+    )
     for row in table(bench.results, args):
         say(row)
     if args.json:

@@ -57,16 +57,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=50, help="text deltas per stream")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--streams", type=int, default=300, help="streams per round")
-    parser.add_argument("--chunk", type=int, default=0,
-                        help="feed the body in pieces of this many bytes, cut anywhere, as "
-                             "reads may arrive (default 0: the whole body at once)")
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=0,
+        help="feed the body in pieces of this many bytes, cut anywhere, as "
+        "reads may arrive (default 0: the whole body at once)",
+    )
     args = parser.parse_args(argv)
     if args.chunk < 0:
         parser.error("--chunk must be 0 or more")
     fed = f", fed in {args.chunk}-byte pieces" if args.chunk else ""
     print(f"us per stream, minimum over {args.rounds} rounds of {args.streams}{fed}:")
-    print(f"{'api':10s} {'events':>6s} {'rebuild':>8s} {'json/event':>10s} {'json joined':>11s} "
-          f"{'/ joined':>10s}")
+    print(
+        f"{'api':10s} {'events':>6s} {'rebuild':>8s} {'json/event':>10s} {'json joined':>11s} "
+        f"{'/ joined':>10s}"
+    )
     for name in api_bodies.NAMES:
         body = api_bodies.stream_body(name, args.tokens)
         api = api_for_path(api_bodies.url_path(name, "bench-sse", stream=True).split("?")[0])
@@ -79,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         rebuilt = best_us(partial(rebuild, api, chunks), args.rounds, args.streams)
         per_event = best_us(partial(parse_each, events), args.rounds, args.streams)
         at_once = best_us(partial(json.loads, joined), args.rounds, args.streams)
-        print(f"{name:10s} {len(events):6d} {rebuilt:8.0f} {per_event:10.0f} {at_once:11.0f} "
-              f"{rebuilt / at_once:9.2f}x")
+        print(
+            f"{name:10s} {len(events):6d} {rebuilt:8.0f} {per_event:10.0f} {at_once:11.0f} "
+            f"{rebuilt / at_once:9.2f}x"
+        )
     return 0
 
 

@@ -44,8 +44,9 @@ def build_apps(upstream: str, log_root: Path, path: str) -> dict[str, App]:
     def logged_floor(environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
         body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
         environ["wsgi.input"] = io.BytesIO(body)
-        exchange = Exchange(store, endpoint=path, session_id="bench", request=json.loads(body),
-                            stream=False)
+        exchange = Exchange(
+            store, endpoint=path, session_id="bench", request=json.loads(body), stream=False
+        )
         content = b"".join(floor(environ, start_response))
         exchange.status = 200
         exchange.finish(response=json.loads(content), complete=True, error=None)
@@ -62,27 +63,46 @@ def build_apps(upstream: str, log_root: Path, path: str) -> dict[str, App]:
                 head.update(status=status, headers=headers)
 
             body = inner(request.environ, start_response)
-            return Response(body, status=head["status"], headers=head["headers"],
-                            direct_passthrough=True)
+            return Response(
+                body, status=head["status"], headers=head["headers"], direct_passthrough=True
+            )
 
         return app
 
     os.environ["PROXY_UPSTREAM_ENDPOINT"] = upstream
     os.environ["PROXY_LOG_ROOT"] = str(log_root / "albicilla")
-    return {"floor": floor, "Flask + floor": in_flask(floor), "floor + record": logged_floor,
-            "Flask + floor + record": in_flask(logged_floor),
-            "Albicilla": create_app(Settings.load())}
+    return {
+        "floor": floor,
+        "Flask + floor": in_flask(floor),
+        "floor + record": logged_floor,
+        "Flask + floor + record": in_flask(logged_floor),
+        "Albicilla": create_app(Settings.load()),
+    }
 
 
 def environ_for(path: str, body: bytes) -> dict[str, Any]:
-    return {"REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "9000", "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
-            "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
-            "wsgi.version": (1, 0), "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)), "HTTP_HOST": "127.0.0.1:9000",
-            "HTTP_AUTHORIZATION": "Bearer sk-bench", "HTTP_USER_AGENT": "wrk",
-            "HTTP_ACCEPT": "*/*", "REMOTE_ADDR": "127.0.0.1"}
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "9000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_HOST": "127.0.0.1:9000",
+        "HTTP_AUTHORIZATION": "Bearer sk-bench",
+        "HTTP_USER_AGENT": "wrk",
+        "HTTP_ACCEPT": "*/*",
+        "REMOTE_ADDR": "127.0.0.1",
+    }
 
 
 def call(app: App, path: str, body: bytes) -> None:
@@ -111,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
 
     path = api_bodies.url_path(args.api, "bench-model")
     body = api_bodies.request_body(args.api, "bench-model")
-    with tempfile.TemporaryDirectory(prefix="albench-split-") as tmp, \
-            servers.nginx(Path(tmp)) as nginx:
+    with (
+        tempfile.TemporaryDirectory(prefix="albench-split-") as tmp,
+        servers.nginx(Path(tmp)) as nginx,
+    ):
         apps = build_apps(nginx.url + "/v1", Path(tmp), path)
         names = list(apps)
         for name in names:  # warm-up: pools filled, code paths hot
@@ -120,18 +142,22 @@ def main(argv: list[str] | None = None) -> int:
                 call(apps[name], path, body)
         cpu: dict[str, list[float]] = {name: [] for name in names}
         for r in range(args.rounds):
-            for name in names[r % len(names):] + names[:r % len(names)]:
+            for name in names[r % len(names) :] + names[: r % len(names)]:
                 start = time.process_time()
                 for _ in range(args.requests):
                     call(apps[name], path, body)
                 cpu[name].append((time.process_time() - start) / args.requests * 1e6)
     floor = min(cpu["floor"])
-    print(f"CPU per request, POST {path}, minimum over {args.rounds} rounds of "
-          f"{args.requests} (load average {os.getloadavg()[0]:.1f}):")
+    print(
+        f"CPU per request, POST {path}, minimum over {args.rounds} rounds of "
+        f"{args.requests} (load average {os.getloadavg()[0]:.1f}):"
+    )
     for name in names:
         best = min(cpu[name])
-        print(f"  {name:24s} {best:6.0f} us  {best - floor:+5.0f} us over the floor  "
-              f"{best / floor:.2f}x")
+        print(
+            f"  {name:24s} {best:6.0f} us  {best - floor:+5.0f} us over the floor  "
+            f"{best / floor:.2f}x"
+        )
     return 0
 
 

@@ -21,11 +21,31 @@ from requests.adapters import HTTPAdapter
 
 READ_SIZE = 65536
 # Request headers a proxy must not forward (hop-by-hop) or sets itself.
-_NOT_FORWARDED = frozenset({"HTTP_HOST", "HTTP_CONNECTION", "HTTP_KEEP_ALIVE", "HTTP_TE",
-                            "HTTP_TRAILER", "HTTP_TRANSFER_ENCODING", "HTTP_UPGRADE",
-                            "HTTP_PROXY_AUTHORIZATION", "HTTP_PROXY_CONNECTION", "HTTP_EXPECT"})
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "te", "trailer",
-                         "transfer-encoding", "upgrade"})
+_NOT_FORWARDED = frozenset(
+    {
+        "HTTP_HOST",
+        "HTTP_CONNECTION",
+        "HTTP_KEEP_ALIVE",
+        "HTTP_TE",
+        "HTTP_TRAILER",
+        "HTTP_TRANSFER_ENCODING",
+        "HTTP_UPGRADE",
+        "HTTP_PROXY_AUTHORIZATION",
+        "HTTP_PROXY_CONNECTION",
+        "HTTP_EXPECT",
+    }
+)
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
 
 
 class Floor:
@@ -37,12 +57,16 @@ class Floor:
         self.adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self.timeout = (10.0, 600.0)
 
-    def __call__(self, environ: dict[str, Any],
-                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         length = environ.get("CONTENT_LENGTH")
         body = environ["wsgi.input"].read(int(length)) if length else None
-        headers = {key[5:].replace("_", "-"): value for key, value in environ.items()
-                   if key.startswith("HTTP_") and key not in _NOT_FORWARDED}
+        headers = {
+            key[5:].replace("_", "-"): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_") and key not in _NOT_FORWARDED
+        }
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         url = self.base + environ["PATH_INFO"]
@@ -82,6 +106,8 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
     """The WSGI entry point; the adapter is built in the worker, after gevent has patched it."""
     global _floor
     if _floor is None:
-        _floor = Floor(os.environ["PROXY_UPSTREAM_ENDPOINT"],
-                       int(os.environ.get("PROXY_WORKER_CONNECTIONS", "1000")))
+        _floor = Floor(
+            os.environ["PROXY_UPSTREAM_ENDPOINT"],
+            int(os.environ.get("PROXY_WORKER_CONNECTIONS", "1000")),
+        )
     return _floor(environ, start_response)

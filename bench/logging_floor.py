@@ -27,13 +27,41 @@ from flask import Flask, Response, request
 from requests.adapters import HTTPAdapter
 
 READ_SIZE = 65536
-PATHS = ("/v1/chat/completions", "/v1/responses", "/v1/messages",
-         "/v1beta/models/<model>:generateContent", "/v1beta/models/<model>:streamGenerateContent")
-_NOT_FORWARDED = frozenset({"host", "connection", "keep-alive", "te", "trailer",
-                            "transfer-encoding", "upgrade", "content-length", "expect",
-                            "proxy-authorization", "proxy-connection"})
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "te", "trailer",
-                         "transfer-encoding", "upgrade", "content-length", "content-encoding"})
+PATHS = (
+    "/v1/chat/completions",
+    "/v1/responses",
+    "/v1/messages",
+    "/v1beta/models/<model>:generateContent",
+    "/v1beta/models/<model>:streamGenerateContent",
+)
+_NOT_FORWARDED = frozenset(
+    {
+        "host",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "expect",
+        "proxy-authorization",
+        "proxy-connection",
+    }
+)
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "content-encoding",
+    }
+)
 _TERMINAL = frozenset({"response.completed", "message_stop"})
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
@@ -72,8 +100,9 @@ class LoggingFloor:
         day = time.strftime("%Y-%m-%d", time.gmtime())
         directory = os.path.join(self.log_root, day)
         os.makedirs(directory, exist_ok=True)
-        fd = os.open(os.path.join(directory, "floor.jsonl"),
-                     os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(
+            os.path.join(directory, "floor.jsonl"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
+        )
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             os.write(fd, _encode(record) + b"\n")
@@ -93,8 +122,12 @@ class LoggingFloor:
         upstream = self.adapter.send(prepared, stream=True, timeout=self.timeout)
         raw = upstream.raw
         out = [(k, v) for k, v in raw.headers.items() if k.lower() not in _HOP_BY_HOP]
-        record = {"timestamp": time.time(), "endpoint": request.path, "request": payload,
-                  "status": upstream.status_code}
+        record = {
+            "timestamp": time.time(),
+            "endpoint": request.path,
+            "request": payload,
+            "status": upstream.status_code,
+        }
         if not raw.headers.get("Content-Type", "").startswith("text/event-stream"):
             try:
                 content = raw.read(decode_content=True)
@@ -103,13 +136,19 @@ class LoggingFloor:
             record["response"] = _decode(content)
             self.append(record)
             out.append(("Content-Length", str(len(content))))
-            return Response([content], status=upstream.status_code, headers=out,
-                            direct_passthrough=True)
-        return Response(self.relay(upstream, request.path, record), status=upstream.status_code,
-                        headers=out, direct_passthrough=True)
+            return Response(
+                [content], status=upstream.status_code, headers=out, direct_passthrough=True
+            )
+        return Response(
+            self.relay(upstream, request.path, record),
+            status=upstream.status_code,
+            headers=out,
+            direct_passthrough=True,
+        )
 
-    def relay(self, upstream: requests.Response, path: str,
-              record: dict[str, Any]) -> Iterator[bytes]:
+    def relay(
+        self, upstream: requests.Response, path: str, record: dict[str, Any]
+    ) -> Iterator[bytes]:
         """Chunks go out as they arrive; the record goes to disk before the chunk holding the
         terminal event (or, for a stream without one, Gemini's, when the body ends)."""
         raw = upstream.raw
@@ -149,9 +188,13 @@ def create_app() -> Flask:
     def view(model: str | None = None) -> Response:
         # Built in the worker on first use, after gevent has patched it.
         if not floor:
-            floor.append(LoggingFloor(os.environ["PROXY_UPSTREAM_ENDPOINT"],
-                                      int(os.environ.get("PROXY_WORKER_CONNECTIONS", "1000")),
-                                      os.environ["PROXY_LOG_ROOT"]))
+            floor.append(
+                LoggingFloor(
+                    os.environ["PROXY_UPSTREAM_ENDPOINT"],
+                    int(os.environ.get("PROXY_WORKER_CONNECTIONS", "1000")),
+                    os.environ["PROXY_LOG_ROOT"],
+                )
+            )
         return floor[0].view()
 
     for path in PATHS:

@@ -19,10 +19,12 @@ HEAD_LIMIT = 65536
 def request_bytes(url: str, body: bytes, *, close: bool = False) -> bytes:
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    return (f"POST {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-            "Content-Type: application/json\r\nAuthorization: Bearer sk-bench\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            f"{'Connection: close' + chr(13) + chr(10) if close else ''}\r\n").encode() + body
+    return (
+        f"POST {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        "Content-Type: application/json\r\nAuthorization: Bearer sk-bench\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        f"{'Connection: close' + chr(13) + chr(10) if close else ''}\r\n"
+    ).encode() + body
 
 
 def _address(url: str) -> tuple[str, int]:
@@ -62,12 +64,22 @@ def percentiles(values: list[float]) -> dict[str, float]:
     def pick(q: float) -> float:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
-    return {"n": len(ordered), "p50": statistics.median(ordered), "p99": pick(0.99),
-            "max": ordered[-1]}
+    return {
+        "n": len(ordered),
+        "p50": statistics.median(ordered),
+        "p99": pick(0.99),
+        "max": ordered[-1],
+    }
 
 
-async def _load(url: str, body: bytes, connections: int, total: int, seconds: float,
-                check: Callable[[int, bytes], bool] | None) -> dict:
+async def _load(
+    url: str,
+    body: bytes,
+    connections: int,
+    total: int,
+    seconds: float,
+    check: Callable[[int, bytes], bool] | None,
+) -> dict:
     request = request_bytes(url, body)
     host, port = _address(url)
     issued = 0
@@ -103,16 +115,30 @@ async def _load(url: str, body: bytes, connections: int, total: int, seconds: fl
             writer.close()
 
     started = time.perf_counter()
-    await asyncio.wait_for(asyncio.gather(*(one_connection() for _ in range(connections))),
-                           timeout=seconds + 60)
+    await asyncio.wait_for(
+        asyncio.gather(*(one_connection() for _ in range(connections))), timeout=seconds + 60
+    )
     elapsed = time.perf_counter() - started
     stats = percentiles(latencies)
-    return {"requests": ok, "errors": errors, "seconds": elapsed, "rps": ok / elapsed,
-            "p50_us": stats["p50"] * 1e6, "p99_us": stats["p99"] * 1e6}
+    return {
+        "requests": ok,
+        "errors": errors,
+        "seconds": elapsed,
+        "rps": ok / elapsed,
+        "p50_us": stats["p50"] * 1e6,
+        "p99_us": stats["p99"] * 1e6,
+    }
 
 
-def load(url: str, body: bytes, *, connections: int, total: int, seconds: float,
-         check: Callable[[int, bytes], bool] | None = None) -> dict:
+def load(
+    url: str,
+    body: bytes,
+    *,
+    connections: int,
+    total: int,
+    seconds: float,
+    check: Callable[[int, bytes], bool] | None = None,
+) -> dict:
     """Exactly `total` requests over `connections` keep-alive connections (or until `seconds`)."""
     return asyncio.run(_load(url, body, connections, total, seconds, check))
 
@@ -145,8 +171,12 @@ def time_to_first_token(url: str, body: bytes, marker: bytes, timeout: float = 3
 Check = Callable[[int, bytes], bool]
 
 
-async def _many_streams(kinds: list[tuple[str, bytes, Check]], count: int, seconds: float,
-                        sample: Callable[[], None] | None) -> dict:
+async def _many_streams(
+    kinds: list[tuple[str, bytes, Check]],
+    count: int,
+    seconds: float,
+    sample: Callable[[], None] | None,
+) -> dict:
     durations: list[float] = []
     failures: list[str] = []
     opened = 0
@@ -189,13 +219,24 @@ async def _many_streams(kinds: list[tuple[str, bytes, Check]], count: int, secon
         if sampling:
             sampling.cancel()
     stats = percentiles(durations)
-    return {"streams": count, "opened": opened, "complete": len(durations),
-            "failures": failures[:10], "failed": len(failures),
-            "wall_s": time.perf_counter() - started, "stream_p50_s": stats["p50"],
-            "stream_max_s": stats["max"]}
+    return {
+        "streams": count,
+        "opened": opened,
+        "complete": len(durations),
+        "failures": failures[:10],
+        "failed": len(failures),
+        "wall_s": time.perf_counter() - started,
+        "stream_p50_s": stats["p50"],
+        "stream_max_s": stats["max"],
+    }
 
 
-def many_streams(kinds: list[tuple[str, bytes, Check]], *, count: int, seconds: float,
-                 sample: Callable[[], None] | None = None) -> dict:
+def many_streams(
+    kinds: list[tuple[str, bytes, Check]],
+    *,
+    count: int,
+    seconds: float,
+    sample: Callable[[], None] | None = None,
+) -> dict:
     """`count` concurrent streams, dealt round-robin over `kinds` (URL, body, response check)."""
     return asyncio.run(_many_streams(kinds, count, seconds, sample))

@@ -163,14 +163,30 @@ def wait_ready(server: Server, path: str = "/health", timeout: float = STARTUP_S
 
 
 @contextmanager
-def _running(name: str, argv: list[str], workdir: Path, port: int, *, env: dict | None = None,
-             ready_path: str = "/health", stop_sig: int = signal.SIGTERM,
-             cwd: Path = ROOT, wait: bool = True) -> Iterator[Server]:
+def _running(
+    name: str,
+    argv: list[str],
+    workdir: Path,
+    port: int,
+    *,
+    env: dict | None = None,
+    ready_path: str = "/health",
+    stop_sig: int = signal.SIGTERM,
+    cwd: Path = ROOT,
+    wait: bool = True,
+) -> Iterator[Server]:
     """Start a server; with wait=False the caller calls wait_ready (to start several at once)."""
     log = workdir / f"{name}-{port}.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
     server = Server(name, proc, port, log)
     try:
         if wait:
@@ -194,8 +210,10 @@ def nginx(workdir: Path, sse_tokens: int = 50) -> Iterator[Server]:
         "@PORT@": str(port),
         "@USER_DIRECTIVE@": "user root;" if os.geteuid() == 0 else "",
         "@TOKENS@": str(sse_tokens),
-        **{f"@COMPLETION_{name.upper()}@": _nginx_string(api.completion())
-           for name, api in api_bodies.API.items()},
+        **{
+            f"@COMPLETION_{name.upper()}@": _nginx_string(api.completion())
+            for name, api in api_bodies.API.items()
+        },
     }.items():
         conf = conf.replace(marker, value)
     for name in api_bodies.API:
@@ -220,19 +238,43 @@ def _nginx_string(data: bytes) -> str:
 
 
 @contextmanager
-def slow(workdir: Path, *, tokens: int, interval: float, first_delay: float = 0.0,
-         max_seconds: float = 3600.0) -> Iterator[Server]:
+def slow(
+    workdir: Path,
+    *,
+    tokens: int,
+    interval: float,
+    first_delay: float = 0.0,
+    max_seconds: float = 3600.0,
+) -> Iterator[Server]:
     port = free_port()
-    argv = [sys.executable, str(BENCH / "slow_upstream.py"), "--port", str(port),
-            "--tokens", str(tokens), "--interval", str(interval),
-            "--first-delay", str(first_delay), "--max-seconds", str(max_seconds)]
+    argv = [
+        sys.executable,
+        str(BENCH / "slow_upstream.py"),
+        "--port",
+        str(port),
+        "--tokens",
+        str(tokens),
+        "--interval",
+        str(interval),
+        "--first-delay",
+        str(first_delay),
+        "--max-seconds",
+        str(max_seconds),
+    ]
     with _running("slow-upstream", argv, workdir, port) as server:
         yield server
 
 
 @contextmanager
-def albicilla(upstream_endpoint: str, workdir: Path, *, workers: int = 2,
-              name: str = "albicilla", repo: Path = ROOT, wait: bool = True) -> Iterator[Server]:
+def albicilla(
+    upstream_endpoint: str,
+    workdir: Path,
+    *,
+    workers: int = 2,
+    name: str = "albicilla",
+    repo: Path = ROOT,
+    wait: bool = True,
+) -> Iterator[Server]:
     """`gunicorn wsgi:app` from the repository, configured only through PROXY_* variables.
 
     `repo` may be another checkout (gunicorn puts its working directory first on sys.path),
@@ -241,9 +283,13 @@ def albicilla(upstream_endpoint: str, workdir: Path, *, workers: int = 2,
     port = free_port()
     log_root = workdir / f"{name}-{port}-logs"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROXY_")}
-    env.update(PROXY_UPSTREAM_ENDPOINT=upstream_endpoint, PROXY_PORT=str(port),
-               PROXY_LOG_ROOT=str(log_root), PROXY_WORKERS=str(workers),
-               PROXY_HOST="127.0.0.1")
+    env.update(
+        PROXY_UPSTREAM_ENDPOINT=upstream_endpoint,
+        PROXY_PORT=str(port),
+        PROXY_LOG_ROOT=str(log_root),
+        PROXY_WORKERS=str(workers),
+        PROXY_HOST="127.0.0.1",
+    )
     argv = [str(Path(sys.executable).parent / "gunicorn"), "wsgi:app"]
     with _running(name, argv, workdir, port, env=env, cwd=repo, wait=wait) as server:
         server.log_root = log_root
@@ -251,36 +297,65 @@ def albicilla(upstream_endpoint: str, workdir: Path, *, workers: int = 2,
 
 
 @contextmanager
-def floor(upstream_endpoint: str, workdir: Path, *, workers: int = 2, name: str = "floor",
-          repo: Path = ROOT, wait: bool = True) -> Iterator[Server]:
+def floor(
+    upstream_endpoint: str,
+    workdir: Path,
+    *,
+    workers: int = 2,
+    name: str = "floor",
+    repo: Path = ROOT,
+    wait: bool = True,
+) -> Iterator[Server]:
     """The floor (bench/floor_proxy.py) under the repository's gunicorn.conf.py, as Albicilla runs.
 
     Only forwarding: no log is written (`log_root` stays None).
     """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROXY_")}
-    env.update(PROXY_UPSTREAM_ENDPOINT=upstream_endpoint, PROXY_PORT=str(port),
-               PROXY_WORKERS=str(workers), PROXY_HOST="127.0.0.1")
-    argv = [str(Path(sys.executable).parent / "gunicorn"), "--pythonpath", str(BENCH),
-            "floor_proxy:app"]
+    env.update(
+        PROXY_UPSTREAM_ENDPOINT=upstream_endpoint,
+        PROXY_PORT=str(port),
+        PROXY_WORKERS=str(workers),
+        PROXY_HOST="127.0.0.1",
+    )
+    argv = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--pythonpath",
+        str(BENCH),
+        "floor_proxy:app",
+    ]
     with _running(name, argv, workdir, port, env=env, cwd=repo, wait=wait) as server:
         yield server
 
 
 @contextmanager
-def logging_floor(upstream_endpoint: str, workdir: Path, *, workers: int = 2,
-                  name: str = "logging-floor", repo: Path = ROOT,
-                  wait: bool = True) -> Iterator[Server]:
+def logging_floor(
+    upstream_endpoint: str,
+    workdir: Path,
+    *,
+    workers: int = 2,
+    name: str = "logging-floor",
+    repo: Path = ROOT,
+    wait: bool = True,
+) -> Iterator[Server]:
     """The logging floor (bench/logging_floor.py) under the repository's gunicorn.conf.py: a
     minimal Flask view that forwards, parses once and appends one record per exchange."""
     port = free_port()
     log_root = workdir / f"{name}-{port}-logs"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROXY_")}
-    env.update(PROXY_UPSTREAM_ENDPOINT=upstream_endpoint, PROXY_PORT=str(port),
-               PROXY_LOG_ROOT=str(log_root), PROXY_WORKERS=str(workers),
-               PROXY_HOST="127.0.0.1")
-    argv = [str(Path(sys.executable).parent / "gunicorn"), "--pythonpath", str(BENCH),
-            "logging_floor:app"]
+    env.update(
+        PROXY_UPSTREAM_ENDPOINT=upstream_endpoint,
+        PROXY_PORT=str(port),
+        PROXY_LOG_ROOT=str(log_root),
+        PROXY_WORKERS=str(workers),
+        PROXY_HOST="127.0.0.1",
+    )
+    argv = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--pythonpath",
+        str(BENCH),
+        "logging_floor:app",
+    ]
     with _running(name, argv, workdir, port, env=env, cwd=repo, wait=wait) as server:
         server.log_root = log_root
         yield server
@@ -291,15 +366,20 @@ def litellm_available(venv: Path | None) -> bool:
 
 
 @contextmanager
-def litellm(venv: Path, models: dict[str, str], workdir: Path, *,
-            workers: int = 2) -> Iterator[Server]:
+def litellm(
+    venv: Path, models: dict[str, str], workdir: Path, *, workers: int = 2
+) -> Iterator[Server]:
     """LiteLLM's proxy with default settings, no database: one model name per upstream base."""
     port = free_port()
     lines = ["model_list:"]
     for model, api_base in models.items():
-        lines += [f"  - model_name: {model}", "    litellm_params:",
-                  f"      model: openai/{model}", f"      api_base: {api_base}",
-                  "      api_key: sk-bench"]
+        lines += [
+            f"  - model_name: {model}",
+            "    litellm_params:",
+            f"      model: openai/{model}",
+            f"      api_base: {api_base}",
+            "      api_key: sk-bench",
+        ]
     config = workdir / "litellm.yaml"
     config.write_text("\n".join(lines) + "\n")
     env = dict(os.environ)
@@ -307,17 +387,32 @@ def litellm(venv: Path, models: dict[str, str], workdir: Path, *,
         env.pop(var, None)
     # Offline (the bundled model price list, no telemetry), and no master key: recent releases
     # refuse to start without one unless told, and older ones ran without auth by default.
-    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_TELEMETRY="False",
-               LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY="true",
-               NO_PROXY="*", no_proxy="*")
+    env.update(
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        LITELLM_TELEMETRY="False",
+        LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY="true",
+        NO_PROXY="*",
+        no_proxy="*",
+    )
     # A patient worker health check: uvicorn's supervisor kills a worker that takes 5 s to
     # answer its ping, and LiteLLM's workers take longer than that to import on a busy
     # 2-core machine (they were killed and restarted in a loop). Requests are not affected.
-    argv = [str(venv / "bin" / "litellm"), "--config", str(config), "--host", "127.0.0.1",
-            "--port", str(port), "--num_workers", str(workers),
-            "--timeout_worker_healthcheck", "120"]
-    with _running("litellm", argv, workdir, port, env=env,
-                  ready_path="/health/liveliness") as server:
+    argv = [
+        str(venv / "bin" / "litellm"),
+        "--config",
+        str(config),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--num_workers",
+        str(workers),
+        "--timeout_worker_healthcheck",
+        "120",
+    ]
+    with _running(
+        "litellm", argv, workdir, port, env=env, ready_path="/health/liveliness"
+    ) as server:
         yield server
 
 
@@ -347,18 +442,32 @@ def wrk_script(body: bytes, workdir: Path) -> Path:
     return script
 
 
-def run_wrk(url: str, body: bytes, *, connections: int, threads: int, seconds: float,
-            workdir: Path) -> dict:
+def run_wrk(
+    url: str, body: bytes, *, connections: int, threads: int, seconds: float, workdir: Path
+) -> dict:
     """One wrk run; returns its summary (requests, errors, latency percentiles in µs)."""
     script = wrk_script(body, workdir)
-    argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s",
-            "--timeout", "30s", "-s", str(script), url]
+    argv = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds:g}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(script),
+        url,
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
     for line in done.stdout.splitlines():
         if line.startswith("WRKJSON "):
-            result = json.loads(line[len("WRKJSON "):])
+            result = json.loads(line[len("WRKJSON ") :])
             result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-            result["errors"] = sum(result[k] for k in ("connect", "read", "write", "status",
-                                                       "timeout"))
+            result["errors"] = sum(
+                result[k] for k in ("connect", "read", "write", "status", "timeout")
+            )
             return result
     raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")

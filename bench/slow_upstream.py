@@ -41,8 +41,9 @@ class SlowUpstream:
         finally:
             writer.close()
 
-    async def _one_request(self, reader: asyncio.StreamReader,
-                           writer: asyncio.StreamWriter) -> bool:
+    async def _one_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         head = await reader.readuntil(b"\r\n\r\n")
         request_line, *lines = head.decode("latin-1").split("\r\n")
         method, target = request_line.split(" ", 2)[:2]
@@ -64,8 +65,10 @@ class SlowUpstream:
         return keep_alive
 
     async def _send(self, writer: asyncio.StreamWriter, ctype: bytes, data: bytes) -> None:
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s"
-                     % (ctype, len(data), data))
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s"
+            % (ctype, len(data), data)
+        )
         await writer.drain()
 
     async def _stream(self, writer: asyncio.StreamWriter, api: type) -> None:
@@ -79,9 +82,11 @@ class SlowUpstream:
             # An empty write would be the chunked body's end: an API without opening or closing
             # events (Gemini) sends none.
             opening, closing = api.opening(), api.closing(self.tokens)
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                         b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         + (chunk(opening) if opening else b""))
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + (chunk(opening) if opening else b"")
+            )
             await writer.drain()
             for i in range(self.tokens):
                 due = start + self.first_delay + i * self.interval
@@ -98,8 +103,9 @@ class SlowUpstream:
 
 async def serve(args: argparse.Namespace) -> None:
     upstream = SlowUpstream(args.tokens, args.interval, args.first_delay)
-    server = await asyncio.start_server(upstream.handle, args.host, args.port, backlog=4096,
-                                        limit=MAX_HEAD)
+    server = await asyncio.start_server(
+        upstream.handle, args.host, args.port, backlog=4096, limit=MAX_HEAD
+    )
     sock = server.sockets[0]
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     print(sock.getsockname()[1], flush=True)
@@ -116,10 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--tokens", type=int, default=200, help="content chunks per stream")
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between tokens")
-    parser.add_argument("--first-delay", type=float, default=0.0,
-                        help="seconds from the response head to the first token")
-    parser.add_argument("--max-seconds", type=float, default=3600.0,
-                        help="stop by itself after this long")
+    parser.add_argument(
+        "--first-delay",
+        type=float,
+        default=0.0,
+        help="seconds from the response head to the first token",
+    )
+    parser.add_argument(
+        "--max-seconds", type=float, default=3600.0, help="stop by itself after this long"
+    )
     args = parser.parse_args(argv)
     try:
         asyncio.run(serve(args))

@@ -25,7 +25,9 @@ def log_root(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(log_root: Path) -> Settings:
     return Settings(
-        upstream_endpoint=UPSTREAM + "/v1", log_root=log_root, max_body_bytes=4096,
+        upstream_endpoint=UPSTREAM + "/v1",
+        log_root=log_root,
+        max_body_bytes=4096,
         instance="proxy-a",
     )
 

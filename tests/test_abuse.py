@@ -54,8 +54,9 @@ def clear_upstream(upstream) -> None:
     requests.delete(upstream.url + "/_requests", timeout=5)
 
 
-def http(method: str, target: str, headers: dict[str, str] | None = None,
-         body: bytes = b"") -> bytes:
+def http(
+    method: str, target: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> bytes:
     """One request as raw bytes (HTTP/1.1, Connection: close); `target` is sent as written."""
     lines = [f"{method} {target} HTTP/1.1", "Connection: close"]
     headers = {"Host": "proxy.test", **(headers or {})}
@@ -85,7 +86,7 @@ def _dechunk(body: bytes) -> bytes:
         if size == 0:
             return out
         out += rest[:size]
-        body = rest[size + 2:]
+        body = rest[size + 2 :]
 
 
 def assert_openai_error(answer: bytes, status: int) -> dict:
@@ -99,8 +100,9 @@ def assert_still_serving(proxy, pids: set[int]) -> None:
     answer = raw_exchange(proxy.port, http("GET", "/health"))
     assert status_of(answer) == 200 and json_of(answer) == {"status": "ok"}
     body = json.dumps({"model": "m", "messages": MESSAGES, "user": "still-" + uuid.uuid4().hex})
-    answer = raw_exchange(proxy.port, http("POST", CHAT, {"Content-Type": "application/json"},
-                                           body.encode()))
+    answer = raw_exchange(
+        proxy.port, http("POST", CHAT, {"Content-Type": "application/json"}, body.encode())
+    )
     assert status_of(answer) == 200
     assert json_of(answer)["choices"][0]["message"]["content"] == "Hello!"
     assert worker_pids(proxy) == pids
@@ -140,18 +142,29 @@ def test_no_secret_reaches_the_log_tree_or_the_process_logs(upstream, tmp_path):
     # One session file the store cannot write, so the failure report is part of the haystack.
     (log_root / today() / "unwritable.jsonl").mkdir(parents=True)
 
-    def call(scenario: str, *, stream: bool = False, user: str | None = None,
-             path: str = CHAT) -> requests.Response:
+    def call(
+        scenario: str, *, stream: bool = False, user: str | None = None, path: str = CHAT
+    ) -> requests.Response:
         body: dict = {"model": "m", "messages": MESSAGES}
         if stream:
             body["stream"] = True
         if user:
             body["user"] = user
-        return requests.post(proxy.url + path, json=body, timeout=30,
-                             headers={**headers, "X-Scenario": scenario, "Connection": "close"})
+        return requests.post(
+            proxy.url + path,
+            json=body,
+            timeout=30,
+            headers={**headers, "X-Scenario": scenario, "Connection": "close"},
+        )
 
-    with gunicorn(upstream.url, log_root, tmp_path, workers=2, PROXY_READ_TIMEOUT="1",
-                  PROXY_MAX_BODY_BYTES="65536") as proxy:
+    with gunicorn(
+        upstream.url,
+        log_root,
+        tmp_path,
+        workers=2,
+        PROXY_READ_TIMEOUT="1",
+        PROXY_MAX_BODY_BYTES="65536",
+    ) as proxy:
         clear_upstream(upstream)
         assert call("json").status_code == 200
         assert call("stream?chunks=5", stream=True).content.endswith(b"[DONE]\n\n")
@@ -167,8 +180,9 @@ def test_no_secret_reaches_the_log_tree_or_the_process_logs(upstream, tmp_path):
         assert call("json", user="unwritable").status_code == 200
         assert call("json", path="/v1/embeddings").status_code == 200
         assert call("stream?chunks=3", path="/v1/responses").status_code == 200
-        models = requests.get(proxy.url + "/v1/models?limit=1", timeout=10,
-                              headers={**headers, "Connection": "close"})
+        models = requests.get(
+            proxy.url + "/v1/models?limit=1", timeout=10, headers={**headers, "Connection": "close"}
+        )
         assert models.status_code == 200
         bad = {**headers, "Content-Type": "application/json", "Connection": "close"}
         for body, extra, status in [
@@ -177,24 +191,41 @@ def test_no_secret_reaches_the_log_tree_or_the_process_logs(upstream, tmp_path):
             (gzip.compress(b'{"model": "m"}'), {"Content-Encoding": "gzip"}, 415),
             (b'{"pad": "' + b"x" * 70000 + b'"}', {}, 413),
         ]:
-            response = requests.post(proxy.url + CHAT, data=body, headers={**bad, **extra},
-                                     timeout=10)
+            response = requests.post(
+                proxy.url + CHAT, data=body, headers={**bad, **extra}, timeout=10
+            )
             assert response.status_code == status
         assert requests.get(proxy.url + "/v2/nothing", headers=bad, timeout=10).status_code == 404
         # A client that leaves mid-stream, its headers sent on a raw socket.
-        raw = http("POST", CHAT, {**headers, "Content-Type": "application/json",
-                                  "X-Scenario": "stream?chunks=50&delay=0.05"},
-                   json.dumps({"model": "m", "messages": MESSAGES, "stream": True,
-                               "user": "leaver"}).encode())
+        raw = http(
+            "POST",
+            CHAT,
+            {
+                **headers,
+                "Content-Type": "application/json",
+                "X-Scenario": "stream?chunks=50&delay=0.05",
+            },
+            json.dumps(
+                {"model": "m", "messages": MESSAGES, "stream": True, "user": "leaver"}
+            ).encode(),
+        )
         with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
             sock.sendall(raw)
             sock.recv(100)
         wait_records(log_root, "leaver")
         # Malformed header lines carrying the key: gunicorn rejects them, and logs why.
-        for line in [f"Authorization Bearer {key}", f"Authorization Bearer {key}: x",
-                     f"Authorization: Bearer {key}\x01", f"X-Folded: a\r\n  {key}"]:
-            answer = raw_exchange(proxy.port, http("GET", "/health").replace(
-                b"Connection: close\r\n", b"Connection: close\r\n" + line.encode() + b"\r\n"))
+        for line in [
+            f"Authorization Bearer {key}",
+            f"Authorization Bearer {key}: x",
+            f"Authorization: Bearer {key}\x01",
+            f"X-Folded: a\r\n  {key}",
+        ]:
+            answer = raw_exchange(
+                proxy.port,
+                http("GET", "/health").replace(
+                    b"Connection: close\r\n", b"Connection: close\r\n" + line.encode() + b"\r\n"
+                ),
+            )
             assert status_of(answer) == 400, line
         assert stderr_mentions(proxy, "Invalid request from ip=", 4)
         wait_for(lambda: "record lost" in proxy.stderr())
@@ -209,8 +240,9 @@ def test_no_secret_reaches_the_log_tree_or_the_process_logs(upstream, tmp_path):
     files = [p for p in log_root.rglob("*") if p.is_file()]
     assert sorted(p.name for p in files) == sorted([f"{key_session}.jsonl", "leaver.jsonl"])
     haystacks = [("stderr", stderr.encode())]
-    haystacks += [(str(p), str(p.relative_to(log_root)).encode() + b"\n" + p.read_bytes())
-                  for p in files]
+    haystacks += [
+        (str(p), str(p.relative_to(log_root)).encode() + b"\n" + p.read_bytes()) for p in files
+    ]
     for name, text in haystacks:
         for value in secrets:
             assert value.encode() not in text, f"{value} found in {name}"
@@ -227,32 +259,89 @@ MESSAGES_PATH = "/v1/messages"
 RESPONSES_PATH = "/v1/responses"
 GEMINI_PATH = "/v1beta/models/m:streamGenerateContent?alt=sse"
 HOSTILE_IDS = [
-    "../escape", "../../../../../../tmp/escaped", "/etc/passwd", "/tmp/absolute", ".", "..", "...",
-    "./.", "a/../../b", "a\\..\\..\\b", "C:\\Windows\\x", "nul\u0000byte", "\u0000", "x" * 5000,
-    "y" * 128, "z" * 129, "alice", "Alice", "\uff41\uff4c\uff49\uff43\uff45", "\u202ealice",
-    "alice\u200b", "al\u0131ce", "a\u0301", "\u00e1", "\ud800", "\udfff\ud800", "sess\n2",
-    "sess\r\n", "\U0001f600", "%2e%2e%2f", "~root", "$(id)", ".hidden", "-rf", "con", "a-b",
-    "a/b", "a b", "a_b", "a.b", "a-b-0123456789ab", "session-0123456789ab",
-    "a-b-" + hashlib.sha256(b"a/b").hexdigest()[:12], "unwritable.jsonl", "\t", " ", "\\",
+    "../escape",
+    "../../../../../../tmp/escaped",
+    "/etc/passwd",
+    "/tmp/absolute",
+    ".",
+    "..",
+    "...",
+    "./.",
+    "a/../../b",
+    "a\\..\\..\\b",
+    "C:\\Windows\\x",
+    "nul\u0000byte",
+    "\u0000",
+    "x" * 5000,
+    "y" * 128,
+    "z" * 129,
+    "alice",
+    "Alice",
+    "\uff41\uff4c\uff49\uff43\uff45",
+    "\u202ealice",
+    "alice\u200b",
+    "al\u0131ce",
+    "a\u0301",
+    "\u00e1",
+    "\ud800",
+    "\udfff\ud800",
+    "sess\n2",
+    "sess\r\n",
+    "\U0001f600",
+    "%2e%2e%2f",
+    "~root",
+    "$(id)",
+    ".hidden",
+    "-rf",
+    "con",
+    "a-b",
+    "a/b",
+    "a b",
+    "a_b",
+    "a.b",
+    "a-b-0123456789ab",
+    "session-0123456789ab",
+    "a-b-" + hashlib.sha256(b"a/b").hexdigest()[:12],
+    "unwritable.jsonl",
+    "\t",
+    " ",
+    "\\",
 ]
 
 
 def test_hostile_session_ids_stay_inside_the_root_one_file_each(upstream, tmp_path):
     log_root = tmp_path / "box" / "logs"
-    header_ids = ["../h-escape", "/h/abs", "..", ".", "h\\..\\x", "x" * 4000,
-                  "\xef\xbc\xa1h-latin1", "h;rm -rf /", "h%00nul"]
+    header_ids = [
+        "../h-escape",
+        "/h/abs",
+        "..",
+        ".",
+        "h\\..\\x",
+        "x" * 4000,
+        "\xef\xbc\xa1h-latin1",
+        "h;rm -rf /",
+        "h%00nul",
+    ]
     with gunicorn(upstream.url, log_root, tmp_path, workers=2) as proxy:
         pids = worker_pids(proxy)
         for session in HOSTILE_IDS:
             # ensure_ascii: NUL and lone surrogates travel as \u escapes, as a client sends them.
             body = json.dumps({"model": "m", "messages": MESSAGES, "user": session})
-            answer = raw_exchange(proxy.port, http(
-                "POST", CHAT, {"Content-Type": "application/json"}, body.encode()))
+            answer = raw_exchange(
+                proxy.port, http("POST", CHAT, {"Content-Type": "application/json"}, body.encode())
+            )
             assert status_of(answer) == 200, session
         for session in header_ids:
             body = json.dumps({"model": "m", "messages": MESSAGES}).encode()
-            answer = raw_exchange(proxy.port, http(
-                "POST", CHAT, {"Content-Type": "application/json", "X-Session-Id": session}, body))
+            answer = raw_exchange(
+                proxy.port,
+                http(
+                    "POST",
+                    CHAT,
+                    {"Content-Type": "application/json", "X-Session-Id": session},
+                    body,
+                ),
+            )
             assert status_of(answer) == 200, session
         # The clients' own session ids: Claude Code's metadata.user_id (both forms) and header,
         # Codex's prompt_cache_key.
@@ -261,21 +350,51 @@ def test_hostile_session_ids_stay_inside_the_root_one_file_each(upstream, tmp_pa
             cc, old, codex = f"cc{i}/{session}", f"old{i}/{session}", f"codex{i}/{session}"
             client_ids += [cc, old, codex]
             user_id = json.dumps({"device_id": "d", "account_uuid": "", "session_id": cc})
-            bodies = [(MESSAGES_PATH, {"model": "m", "max_tokens": 8, "messages": MESSAGES,
-                                       "metadata": {"user_id": user_id}}),
-                      (MESSAGES_PATH, {"model": "m", "max_tokens": 8, "messages": MESSAGES,
-                                       "metadata": {"user_id": f"user_x_account__session_{old}"}}),
-                      (RESPONSES_PATH, {"model": "m", "input": "hi", "prompt_cache_key": codex})]
+            bodies = [
+                (
+                    MESSAGES_PATH,
+                    {
+                        "model": "m",
+                        "max_tokens": 8,
+                        "messages": MESSAGES,
+                        "metadata": {"user_id": user_id},
+                    },
+                ),
+                (
+                    MESSAGES_PATH,
+                    {
+                        "model": "m",
+                        "max_tokens": 8,
+                        "messages": MESSAGES,
+                        "metadata": {"user_id": f"user_x_account__session_{old}"},
+                    },
+                ),
+                (RESPONSES_PATH, {"model": "m", "input": "hi", "prompt_cache_key": codex}),
+            ]
             for path, payload in bodies:
-                answer = raw_exchange(proxy.port, http(
-                    "POST", path, {"Content-Type": "application/json"},
-                    json.dumps(payload).encode()))
+                answer = raw_exchange(
+                    proxy.port,
+                    http(
+                        "POST",
+                        path,
+                        {"Content-Type": "application/json"},
+                        json.dumps(payload).encode(),
+                    ),
+                )
                 assert status_of(answer) == 200, (path, session)
         for session in header_ids[:5]:
-            answer = raw_exchange(proxy.port, http(
-                "POST", MESSAGES_PATH, {"Content-Type": "application/json",
-                                        "X-Claude-Code-Session-Id": "cch" + session},
-                json.dumps({"model": "m", "max_tokens": 8, "messages": MESSAGES}).encode()))
+            answer = raw_exchange(
+                proxy.port,
+                http(
+                    "POST",
+                    MESSAGES_PATH,
+                    {
+                        "Content-Type": "application/json",
+                        "X-Claude-Code-Session-Id": "cch" + session,
+                    },
+                    json.dumps({"model": "m", "max_tokens": 8, "messages": MESSAGES}).encode(),
+                ),
+            )
             assert status_of(answer) == 200, session
             client_ids.append("cch" + session)
         everyone = HOSTILE_IDS + header_ids + client_ids
@@ -283,9 +402,11 @@ def test_hostile_session_ids_stay_inside_the_root_one_file_each(upstream, tmp_pa
         time.sleep(0.2)
         assert_still_serving(proxy, pids)
     # Nothing outside the log root (the gunicorn stderr file aside), nothing deeper than a day.
-    outside = [p for p in tmp_path.rglob("*")
-               if not p.is_relative_to(log_root) and p.name != "box"
-               and not p.name.startswith("gunicorn-")]
+    outside = [
+        p
+        for p in tmp_path.rglob("*")
+        if not p.is_relative_to(log_root) and p.name != "box" and not p.name.startswith("gunicorn-")
+    ]
     assert outside == []
     assert not Path("/tmp/absolute.jsonl").exists() and not Path("/tmp/escaped.jsonl").exists()
     files = sorted(log_root.rglob("*.jsonl"))
@@ -331,9 +452,17 @@ def test_no_request_reaches_any_host_but_the_configured_upstream(upstream, tmp_p
     log_root = tmp_path / "logs"
     # The Anthropic and Gemini upstreams are configured apart (the same fake, by another name).
     anthropic_up = upstream.url.replace("127.0.0.1", "localhost")
-    with watched_server() as evil, gunicorn(upstream.url, log_root, tmp_path, workers=2,
-                                            PROXY_ANTHROPIC_ENDPOINT=anthropic_up,
-                                            PROXY_GEMINI_ENDPOINT=anthropic_up) as proxy:
+    with (
+        watched_server() as evil,
+        gunicorn(
+            upstream.url,
+            log_root,
+            tmp_path,
+            workers=2,
+            PROXY_ANTHROPIC_ENDPOINT=anthropic_up,
+            PROXY_GEMINI_ENDPOINT=anthropic_up,
+        ) as proxy,
+    ):
         pids = worker_pids(proxy)
         other = f"127.0.0.1:{evil.port}"
         body = json.dumps({"model": "m", "messages": MESSAGES, "user": "tricks"}).encode()
@@ -346,12 +475,20 @@ def test_no_request_reaches_any_host_but_the_configured_upstream(upstream, tmp_p
             http("POST", f"http://{other}{CHAT}", {**json_headers, "Host": other}, body),
             http("GET", "/v1/models", {"Host": other}),
             http("POST", CHAT, {**json_headers, "Host": other}, body),
-            http("GET", "/v1/models", {
-                "X-Forwarded-Host": other, "X-Forwarded-Proto": "http",
-                "X-Forwarded-Port": str(evil.port), "Forwarded": f"host={other};proto=http",
-                "X-Original-URL": f"http://{other}/v1/models", "X-Rewrite-URL": "/admin",
-                "X-Forwarded-Server": other, "X-Host": other,
-            }),
+            http(
+                "GET",
+                "/v1/models",
+                {
+                    "X-Forwarded-Host": other,
+                    "X-Forwarded-Proto": "http",
+                    "X-Forwarded-Port": str(evil.port),
+                    "Forwarded": f"host={other};proto=http",
+                    "X-Original-URL": f"http://{other}/v1/models",
+                    "X-Rewrite-URL": "/admin",
+                    "X-Forwarded-Server": other,
+                    "X-Host": other,
+                },
+            ),
             http("GET", "/v1/../admin"),
             http("GET", "/v1/%2e%2e/admin"),
             http("GET", "/v1/%2E%2E/%2E%2E/admin"),
@@ -368,8 +505,12 @@ def test_no_request_reaches_any_host_but_the_configured_upstream(upstream, tmp_p
             http("CONNECT", f"{other}", {"Host": other}),
             http("OPTIONS", "*"),
             http("POST", f"http://{other}{MESSAGES_PATH}", {**json_headers, "Host": other}, body),
-            http("POST", MESSAGES_PATH + f"?url=http://{other}/", {**json_headers,
-                                                                 "Host": other}, body),
+            http(
+                "POST",
+                MESSAGES_PATH + f"?url=http://{other}/",
+                {**json_headers, "Host": other},
+                body,
+            ),
             http("POST", f"{MESSAGES_PATH}/..%2f..%2f{other}", json_headers, body),
             http("POST", f"{MESSAGES_PATH}//{other}/v1/messages", json_headers, body),
             http("POST", RESPONSES_PATH, {**json_headers, "X-Forwarded-Host": other}, body),
@@ -377,17 +518,24 @@ def test_no_request_reaches_any_host_but_the_configured_upstream(upstream, tmp_p
             http("POST", f"http://{other}{GEMINI_PATH}", {**json_headers, "Host": other}, gbody),
             http("POST", GEMINI_PATH, {**json_headers, "Host": other}, gbody),
             http("POST", GEMINI_PATH + f"&url=http://{other}/&key=k", json_headers, gbody),
-            http("POST", GEMINI_PATH, {**json_headers, "X-Forwarded-Host": other,
-                                       "Forwarded": f"host={other}"}, gbody),
-            http("POST", f"/v1beta/../{other}/v1beta/models/m:generateContent", json_headers,
-                 gbody),
+            http(
+                "POST",
+                GEMINI_PATH,
+                {**json_headers, "X-Forwarded-Host": other, "Forwarded": f"host={other}"},
+                gbody,
+            ),
+            http(
+                "POST", f"/v1beta/../{other}/v1beta/models/m:generateContent", json_headers, gbody
+            ),
             http("POST", "/v1beta/models/..%2f..%2fadmin:generateContent", json_headers, gbody),
-            http("POST", f"/v1beta/models/%2F%2F{other}%2Fm:generateContent", json_headers,
-                 gbody),
-            http("POST", f"/v1beta//{other}/v1beta/models/m:generateContent", json_headers,
-                 gbody),
-            http("POST", f"/v1beta/models/http://{other}/m:streamGenerateContent?alt=sse",
-                 json_headers, gbody),
+            http("POST", f"/v1beta/models/%2F%2F{other}%2Fm:generateContent", json_headers, gbody),
+            http("POST", f"/v1beta//{other}/v1beta/models/m:generateContent", json_headers, gbody),
+            http(
+                "POST",
+                f"/v1beta/models/http://{other}/m:streamGenerateContent?alt=sse",
+                json_headers,
+                gbody,
+            ),
             http("POST", f"/v1beta/models/m@{other}:generateContent", json_headers, gbody),
             http("POST", f"/v1/models/..%2F..%2F{other}:generateContent", json_headers, gbody),
             http("GET", f"/v1beta/models/%2E%2E/%2E%2E/{other}"),
@@ -397,14 +545,28 @@ def test_no_request_reaches_any_host_but_the_configured_upstream(upstream, tmp_p
         answers = [raw_exchange(proxy.port, attempt) for attempt in attempts]
         # The upstream answers with a redirect to the other server: never followed. A chat
         # completion that is not JSON becomes a 502; other paths pass the 302 on as it came.
-        chat_redirect = raw_exchange(proxy.port, http(
-            "POST", CHAT, {**json_headers, "X-Scenario": f"redirect?to=http://{other}/v1/x"},
-            body))
-        passed_redirect = raw_exchange(proxy.port, http(
-            "GET", "/v1/models", {"X-Scenario": f"redirect?to=http://{other}/v1/models"}))
-        gemini_redirect = raw_exchange(proxy.port, http(
-            "POST", GEMINI_PATH,
-            {**json_headers, "X-Scenario": f"redirect?to=http://{other}/v1beta/x"}, gbody))
+        chat_redirect = raw_exchange(
+            proxy.port,
+            http(
+                "POST",
+                CHAT,
+                {**json_headers, "X-Scenario": f"redirect?to=http://{other}/v1/x"},
+                body,
+            ),
+        )
+        passed_redirect = raw_exchange(
+            proxy.port,
+            http("GET", "/v1/models", {"X-Scenario": f"redirect?to=http://{other}/v1/models"}),
+        )
+        gemini_redirect = raw_exchange(
+            proxy.port,
+            http(
+                "POST",
+                GEMINI_PATH,
+                {**json_headers, "X-Scenario": f"redirect?to=http://{other}/v1beta/x"},
+                gbody,
+            ),
+        )
         assert_still_serving(proxy, pids)
         seen = upstream_requests(upstream)
     assert (evil.connections, evil.received) == (0, b"")
@@ -448,8 +610,9 @@ def test_bad_bodies_get_clear_errors_and_never_hurt_a_worker(upstream, tmp_path)
         (b'{"pad": "' + b"x" * limit + b'"}', {}, 413, "limit"),
         (b"1" * (limit + 1), {"Content-Length": str(limit + 1)}, 413, "limit"),
     ]
-    with gunicorn(upstream.url, log_root, tmp_path, workers=2,
-                  PROXY_MAX_BODY_BYTES=str(limit)) as proxy:
+    with gunicorn(
+        upstream.url, log_root, tmp_path, workers=2, PROXY_MAX_BODY_BYTES=str(limit)
+    ) as proxy:
         pids = worker_pids(proxy)
         clear_upstream(upstream)
         for body, headers, status, fragment in refused:
@@ -458,8 +621,9 @@ def test_bad_bodies_get_clear_errors_and_never_hurt_a_worker(upstream, tmp_path)
             assert fragment in error["message"], (body[:40], error)
         # Over the limit without a Content-Length: a chunked body is cut off at the limit too.
         chunked = b"".join(b"%x\r\n%s\r\n" % (1000, b" " * 1000) for _ in range(6)) + b"0\r\n\r\n"
-        answer = raw_exchange(proxy.port, http(
-            "POST", CHAT, {**ct, "Transfer-Encoding": "chunked"}, chunked))
+        answer = raw_exchange(
+            proxy.port, http("POST", CHAT, {**ct, "Transfer-Encoding": "chunked"}, chunked)
+        )
         assert_openai_error(answer, 413)
         assert upstream_requests(upstream) == []
 
@@ -471,23 +635,31 @@ def test_bad_bodies_get_clear_errors_and_never_hurt_a_worker(upstream, tmp_path)
             assert status_of(answer) in (200, 400), (depth, answer[:300])
             answered += status_of(answer) == 200
         deep_file = log_root / today() / "deep.jsonl"
-        wait_for(lambda: answered == 0 or (
-            deep_file.exists() and deep_file.read_bytes().count(b"\n") == answered))
+        wait_for(
+            lambda: (
+                answered == 0
+                or (deep_file.exists() and deep_file.read_bytes().count(b"\n") == answered)
+            )
+        )
 
         # Content-Length shorter than the body: exactly that many bytes are the request.
         clear_upstream(upstream)
-        answer = raw_exchange(proxy.port, http(
-            "POST", CHAT, {**ct, "Content-Length": str(len(good))}, good + b'GARBAGE{"x": 1}'))
+        answer = raw_exchange(
+            proxy.port,
+            http("POST", CHAT, {**ct, "Content-Length": str(len(good))}, good + b'GARBAGE{"x": 1}'),
+        )
         assert status_of(answer) == 200
         assert [r["body"] for r in upstream_requests(upstream)] == [good.decode()]
-        answer = raw_exchange(proxy.port, http(
-            "POST", CHAT, {**ct, "Content-Length": "10"}, good))
+        answer = raw_exchange(proxy.port, http("POST", CHAT, {**ct, "Content-Length": "10"}, good))
         assert_openai_error(answer, 400)
         # Content-Length longer than the body: the client gives up (half-close) or hangs up.
         clear_upstream(upstream)
         for path in (CHAT, "/v1/embeddings"):
-            answer = raw_exchange(proxy.port, http(
-                "POST", path, {**ct, "Content-Length": str(len(good) + 50)}, good), shut=True)
+            answer = raw_exchange(
+                proxy.port,
+                http("POST", path, {**ct, "Content-Length": str(len(good) + 50)}, good),
+                shut=True,
+            )
             assert "Content-Length" in assert_openai_error(answer, 400)["message"]
         with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
             sock.sendall(http("POST", CHAT, {**ct, "Content-Length": "4000"}, good))
@@ -498,8 +670,10 @@ def test_bad_bodies_get_clear_errors_and_never_hurt_a_worker(upstream, tmp_path)
         # Both Content-Length and chunked: refused, or read as chunked; never two requests.
         smuggled = http("GET", "/v1/models", {"X-Smuggled": "1"})
         body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(good), good) + smuggled
-        answer = raw_exchange(proxy.port, http(
-            "POST", CHAT, {**ct, "Content-Length": "4", "Transfer-Encoding": "chunked"}, body))
+        answer = raw_exchange(
+            proxy.port,
+            http("POST", CHAT, {**ct, "Content-Length": "4", "Transfer-Encoding": "chunked"}, body),
+        )
         assert status_of(answer) in (200, 400)
         time.sleep(0.3)
         assert all("x-smuggled" not in r["headers"] for r in upstream_requests(upstream))
@@ -512,8 +686,18 @@ def test_bad_bodies_get_clear_errors_and_never_hurt_a_worker(upstream, tmp_path)
     # Every line written, the deepest included, is read back by the converter.
     lines = sum(p.read_bytes().count(b"\n") for p in log_root.rglob("*.jsonl"))
     converted = subprocess.run(
-        [sys.executable, "-m", "albicilla.conv", "--logs", str(log_root), "--output",
-         str(tmp_path / "out")], capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "albicilla.conv",
+            "--logs",
+            str(log_root),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert converted.returncode == 0, converted.stderr
     assert f"{lines} records read" in converted.stderr
@@ -521,4 +705,5 @@ def test_bad_bodies_get_clear_errors_and_never_hurt_a_worker(upstream, tmp_path)
     assert os.path.isdir(log_root)
     names = {p.name for p in log_root.rglob("*.jsonl")}
     assert names <= {session_file_name(s) + ".jsonl" for s in ("good", "deep")} | {
-        n for n in names if n.startswith("still-")}
+        n for n in names if n.startswith("still-")
+    }

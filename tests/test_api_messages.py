@@ -61,21 +61,23 @@ def run(pieces: list[bytes]) -> MessagesStream:
     return stream
 
 
-def client(pieces: list[bytes], status: int = 200,
-           content_type: str = "text/event-stream") -> anthropic.Anthropic:
+def client(
+    pieces: list[bytes], status: int = 200, content_type: str = "text/event-stream"
+) -> anthropic.Anthropic:
     """A real anthropic client whose upstream serves `pieces`, one network chunk each."""
 
     def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(status, headers={"content-type": content_type},
-                               content=iter(pieces))
+        return httpx2.Response(status, headers={"content-type": content_type}, content=iter(pieces))
 
     http = httpx2.Client(transport=httpx2.MockTransport(handler))
-    return anthropic.Anthropic(api_key="sk-ant-test", base_url="http://upstream.test",
-                               max_retries=0, http_client=http)
+    return anthropic.Anthropic(
+        api_key="sk-ant-test", base_url="http://upstream.test", max_retries=0, http_client=http
+    )
 
 
-def sdk_message(pieces: list[bytes], *, beta: bool = False,
-                headers: dict[str, str] | None = None) -> dict[str, Any]:
+def sdk_message(
+    pieces: list[bytes], *, beta: bool = False, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """What `messages.stream(...).get_final_message()` accumulates from these bytes.
 
     mode="json" turns the models into plain JSON values, as in the record. exclude_unset keeps
@@ -86,8 +88,9 @@ def sdk_message(pieces: list[bytes], *, beta: bool = False,
     """
     with client(pieces) as anthropic_client:
         messages = anthropic_client.beta.messages if beta else anthropic_client.messages
-        with messages.stream(model="claude", max_tokens=1024, messages=[],
-                             extra_headers=headers or {}) as stream:
+        with messages.stream(
+            model="claude", max_tokens=1024, messages=[], extra_headers=headers or {}
+        ) as stream:
             message = stream.get_final_message()
     return message.model_dump(mode="json", exclude_unset=True)
 
@@ -147,10 +150,14 @@ def chunkings(draw, body: bytes) -> list[bytes]:
     return [body[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-@settings(max_examples=200, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(sorted({**STREAMS, **BETA_STREAMS})), st.sampled_from(sorted(FRAMINGS)),
-       st.data())
+@settings(
+    max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    st.sampled_from(sorted({**STREAMS, **BETA_STREAMS})),
+    st.sampled_from(sorted(FRAMINGS)),
+    st.data(),
+)
 def test_random_chunking_gives_the_same_message(name, framing, data):
     events, expected = {**STREAMS, **BETA_STREAMS}[name]
     pieces = data.draw(chunkings(encode(events, FRAMINGS[framing])))
@@ -166,18 +173,21 @@ def fragments(draw, whole: str) -> list[str]:
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=3),
-    max_leaves=12)
+    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
 
 
 @st.composite
 def random_streams(draw):
     """A random well-formed stream: (events, the Message written from the drawn values)."""
     texts = draw(st.lists(st.text(max_size=20), max_size=2))
-    inputs = draw(st.lists(st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=3),
-                           max_size=3))
+    inputs = draw(
+        st.lists(st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=3), max_size=3)
+    )
     events: list[tuple[str | None, Any]] = [start("msg_h", dict(SMALL_USAGE))]
     content: list[dict[str, Any]] = []
     for whole in texts:
@@ -196,17 +206,27 @@ def random_streams(draw):
         events += [json_piece(index, piece) for piece in draw(fragments(raw))]
         events.append(stop(index))
         content.append({**tool, "input": tool_input})
-    events += [message_delta("tool_use" if inputs else "end_turn", {"output_tokens": 9}),
-               MESSAGE_STOP]
-    expected = {"model": "claude-opus-4-5-20251101", "id": "msg_h", "type": "message",
-                "role": "assistant", "content": content,
-                "stop_reason": "tool_use" if inputs else "end_turn", "stop_sequence": None,
-                "stop_details": None, "usage": {**SMALL_USAGE, "output_tokens": 9}}
+    events += [
+        message_delta("tool_use" if inputs else "end_turn", {"output_tokens": 9}),
+        MESSAGE_STOP,
+    ]
+    expected = {
+        "model": "claude-opus-4-5-20251101",
+        "id": "msg_h",
+        "type": "message",
+        "role": "assistant",
+        "content": content,
+        "stop_reason": "tool_use" if inputs else "end_turn",
+        "stop_sequence": None,
+        "stop_details": None,
+        "usage": {**SMALL_USAGE, "output_tokens": 9},
+    }
     return events, expected
 
 
-@settings(max_examples=60, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(random_streams(), st.sampled_from(sorted(FRAMINGS)), st.data())
 def test_random_streams_equal_the_sdk(stream, framing, data):
     events, expected = stream
@@ -221,11 +241,14 @@ def test_random_streams_equal_the_sdk(stream, framing, data):
 USAGE_1 = {"input_tokens": 5, "output_tokens": 1}
 
 
-def tool_stream(*pieces: str, stop_reason: str = "max_tokens", block_stop: bool = True,
-                end: bool = True) -> bytes:
-    events = [start("msg_t", dict(USAGE_1)),
-              block(0, {"type": "tool_use", "id": "toolu_x", "name": "Write", "input": {}}),
-              *[json_piece(0, piece) for piece in pieces]]
+def tool_stream(
+    *pieces: str, stop_reason: str = "max_tokens", block_stop: bool = True, end: bool = True
+) -> bytes:
+    events = [
+        start("msg_t", dict(USAGE_1)),
+        block(0, {"type": "tool_use", "id": "toolu_x", "name": "Write", "input": {}}),
+        *[json_piece(0, piece) for piece in pieces],
+    ]
     if block_stop:
         events.append(stop(0))
     if end:
@@ -238,8 +261,14 @@ def test_tool_json_cut_by_max_tokens_stays_raw_and_marked_where_the_sdk_guesses(
     body = tool_stream('{"path": "a.py", "content": "print(', block_stop=False)
     stream = run([body])
     assert stream.response()["content"] == [
-        {"type": "tool_use", "id": "toolu_x", "name": "Write",
-         "input": '{"path": "a.py", "content": "print(', "_invalid_input": True}]
+        {
+            "type": "tool_use",
+            "id": "toolu_x",
+            "name": "Write",
+            "input": '{"path": "a.py", "content": "print(',
+            "_invalid_input": True,
+        }
+    ]
     assert (stream.finished, stream.outcome()) == (True, None)
     assert stream.response()["stop_reason"] == "max_tokens"
     # The SDK parses in partial mode: it drops the cut string, or keeps it under the
@@ -247,7 +276,9 @@ def test_tool_json_cut_by_max_tokens_stays_raw_and_marked_where_the_sdk_guesses(
     assert sdk_message([body])["content"][0]["input"] == {"path": "a.py"}
     fine_grained = {"anthropic-beta": "fine-grained-tool-streaming-2025-05-14"}
     assert sdk_message([body], beta=True, headers=fine_grained)["content"][0]["input"] == {
-        "path": "a.py", "content": "print("}
+        "path": "a.py",
+        "content": "print(",
+    }
 
 
 def test_tool_json_that_never_parses_is_kept_where_the_sdk_raises():
@@ -260,18 +291,27 @@ def test_tool_json_that_never_parses_is_kept_where_the_sdk_raises():
 
 def test_nan_in_tool_json_is_invalid_input_so_the_record_stays_json():
     block_ = run([tool_stream('{"x": NaN}', stop_reason="tool_use")]).response()["content"][0]
-    assert block_ == {"type": "tool_use", "id": "toolu_x", "name": "Write",
-                      "input": '{"x": NaN}', "_invalid_input": True}
+    assert block_ == {
+        "type": "tool_use",
+        "id": "toolu_x",
+        "name": "Write",
+        "input": '{"x": NaN}',
+        "_invalid_input": True,
+    }
 
 
 def test_unknown_usage_fields_on_message_delta_are_kept_where_the_sdk_drops_them():
-    events = [start("msg_u", dict(USAGE_1)),
-              message_delta("end_turn", {"output_tokens": 3, "future_tokens": 7,
-                                         "input_tokens": None}),
-              MESSAGE_STOP]
+    events = [
+        start("msg_u", dict(USAGE_1)),
+        message_delta("end_turn", {"output_tokens": 3, "future_tokens": 7, "input_tokens": None}),
+        MESSAGE_STOP,
+    ]
     body = encode(events)
-    assert run([body]).response()["usage"] == {"input_tokens": 5, "output_tokens": 3,
-                                               "future_tokens": 7}
+    assert run([body]).response()["usage"] == {
+        "input_tokens": 5,
+        "output_tokens": 3,
+        "future_tokens": 7,
+    }
     assert sdk_message([body])["usage"] == {"input_tokens": 5, "output_tokens": 3}
 
 
@@ -346,25 +386,39 @@ def test_no_message_start_means_no_message():
 
 
 def test_ping_comments_and_unknown_events_are_ignored_unknown_ones_noted():
-    events = [TOOL_TURN[0], PING, ("future_event", {"type": "future_event", "x": 1}),
-              block(0, {"type": "text", "text": ""}), delta(0, "future_delta", x=1),
-              text(0, "ok"), delta(0, "thinking_delta", thinking="wrong block"), stop(0),
-              message_delta("end_turn", {"output_tokens": 2}), MESSAGE_STOP]
+    events = [
+        TOOL_TURN[0],
+        PING,
+        ("future_event", {"type": "future_event", "x": 1}),
+        block(0, {"type": "text", "text": ""}),
+        delta(0, "future_delta", x=1),
+        text(0, "ok"),
+        delta(0, "thinking_delta", thinking="wrong block"),
+        stop(0),
+        message_delta("end_turn", {"output_tokens": 2}),
+        MESSAGE_STOP,
+    ]
     stream = run([b": keep-alive\n\n" + encode(events)])
     assert stream.response()["content"] == [{"type": "text", "text": "ok"}]
-    assert stream.notes == ["unknown event 'future_event' ignored",
-                            "future_delta for a text block ignored",
-                            "thinking_delta for a text block ignored"]
+    assert stream.notes == [
+        "unknown event 'future_event' ignored",
+        "future_delta for a text block ignored",
+        "thinking_delta for a text block ignored",
+    ]
     assert stream.outcome() is None
 
 
 def test_malformed_events_are_noted_never_fatal():
-    body = (b"event: content_block_delta\ndata: {not json\n\n"
-            + encode([TOOL_TURN[0],
-                      ("content_block_delta", {"type": "content_block_delta", "index": [1]}),
-                      ("content_block_start", {"type": "content_block_start", "index": "0"}),
-                      ("message_start", {"type": "message_start", "message": {}}),
-                      ("content_block_delta", {"type": "ping"}), MESSAGE_STOP]))
+    body = b"event: content_block_delta\ndata: {not json\n\n" + encode(
+        [
+            TOOL_TURN[0],
+            ("content_block_delta", {"type": "content_block_delta", "index": [1]}),
+            ("content_block_start", {"type": "content_block_start", "index": "0"}),
+            ("message_start", {"type": "message_start", "message": {}}),
+            ("content_block_delta", {"type": "ping"}),
+            MESSAGE_STOP,
+        ]
+    )
     stream = run([body])
     assert stream.response() == TOOL_TURN[0][1]["message"]
     assert len(stream.notes) == 6, stream.notes
@@ -381,13 +435,21 @@ def test_response_mid_stream_parses_what_came_and_snapshots_never_change():
     stream = MessagesStream()
     stream.feed(body[:first_piece_ends])
     early = stream.response()
-    assert early["content"] == [{"type": "tool_use", "id": "toolu_x", "name": "Write",
-                                 "input": '{"path": ', "_invalid_input": True}]
+    assert early["content"] == [
+        {
+            "type": "tool_use",
+            "id": "toolu_x",
+            "name": "Write",
+            "input": '{"path": ',
+            "_invalid_input": True,
+        }
+    ]
     frozen = json.dumps(early)
     stream.feed(body[first_piece_ends:])
     stream.close()
-    assert stream.response()["content"] == [{"type": "tool_use", "id": "toolu_x",
-                                             "name": "Write", "input": {"path": "a.py"}}]
+    assert stream.response()["content"] == [
+        {"type": "tool_use", "id": "toolu_x", "name": "Write", "input": {"path": "a.py"}}
+    ]
     assert json.dumps(early) == frozen
 
 
@@ -401,10 +463,13 @@ def test_end_frame_is_one_anthropic_error_event():
     stream = MessagesStream()
     assert stream.end_frame("upstream read timeout", timeout=True) == (
         b'event: error\ndata: {"type":"error","error":{"type":"timeout_error",'
-        b'"message":"upstream read timeout"}}\n\n')
+        b'"message":"upstream read timeout"}}\n\n'
+    )
     frame = stream.end_frame("worker stopping", timeout=False)
     assert json.loads(frame.split(b"data: ")[1]) == {
-        "type": "error", "error": {"type": "api_error", "message": "worker stopping"}}
+        "type": "error",
+        "error": {"type": "api_error", "message": "worker stopping"},
+    }
 
 
 @pytest.mark.parametrize("framing", ["lf", "crlf"])
@@ -439,8 +504,15 @@ def test_end_frame_after_a_cut_comment_line_still_dispatches_the_waiting_event_f
 
 def test_end_frame_after_a_cut_anywhere_still_reaches_the_sdk():
     # Short, as the SDK takes ~15 ms a stream; with a 2-, a 3- and a 4-byte character.
-    body = encode([start("msg_c", dict(SMALL_USAGE)), block(0, {"type": "text", "text": ""}),
-                   text(0, "naïve — 🦅"), stop(0), PING])
+    body = encode(
+        [
+            start("msg_c", dict(SMALL_USAGE)),
+            block(0, {"type": "text", "text": ""}),
+            text(0, "naïve — 🦅"),
+            stop(0),
+            PING,
+        ]
+    )
     results: Counter[str] = Counter()
     for i in range(len(body) + 1):
         stream = MessagesStream()
@@ -469,27 +541,47 @@ UUID = "7f2c1a3e-9b4d-4e8a-b1c2-0d3e4f5a6b7c"
 DEVICE = "a" * 64
 
 
-@pytest.mark.parametrize(("metadata", "headers", "expected"), [
-    pytest.param({"user_id": json.dumps({"device_id": DEVICE, "account_uuid": "",
-                                         "session_id": UUID})},
-                 {"X-Claude-Code-Session-Id": "header-id"},
-                 ["header-id", UUID, json.dumps({"device_id": DEVICE, "account_uuid": "",
-                                                 "session_id": UUID})], id="header-then-json"),
-    pytest.param({"user_id": f"user_{DEVICE}_account__session_{UUID}"}, {},
-                 [UUID, f"user_{DEVICE}_account__session_{UUID}"], id="legacy-empty-account"),
-    pytest.param({"user_id": f"user_{DEVICE}_account_{UUID[::-1]}_session_{UUID}"}, {},
-                 [UUID, f"user_{DEVICE}_account_{UUID[::-1]}_session_{UUID}"],
-                 id="legacy-with-account"),
-    pytest.param({"user_id": "customer-42"}, {}, ["customer-42"], id="opaque-user-id"),
-    pytest.param({"user_id": '{"session_id": ""}'}, {}, ['{"session_id": ""}'],
-                 id="json-without-session"),
-    pytest.param({"user_id": "{not json"}, {}, ["{not json"], id="brace-but-not-json"),
-    pytest.param({"user_id": "user_abc_account__session_"}, {},
-                 ["user_abc_account__session_"], id="legacy-without-uuid"),
-    pytest.param({"user_id": ""}, {"X-Claude-Code-Session-Id": ""}, [], id="empty"),
-    pytest.param({"user_id": 42}, {}, [], id="not-a-string"),
-    pytest.param("not a dict", {}, [], id="metadata-not-object"),
-])
+@pytest.mark.parametrize(
+    ("metadata", "headers", "expected"),
+    [
+        pytest.param(
+            {"user_id": json.dumps({"device_id": DEVICE, "account_uuid": "", "session_id": UUID})},
+            {"X-Claude-Code-Session-Id": "header-id"},
+            [
+                "header-id",
+                UUID,
+                json.dumps({"device_id": DEVICE, "account_uuid": "", "session_id": UUID}),
+            ],
+            id="header-then-json",
+        ),
+        pytest.param(
+            {"user_id": f"user_{DEVICE}_account__session_{UUID}"},
+            {},
+            [UUID, f"user_{DEVICE}_account__session_{UUID}"],
+            id="legacy-empty-account",
+        ),
+        pytest.param(
+            {"user_id": f"user_{DEVICE}_account_{UUID[::-1]}_session_{UUID}"},
+            {},
+            [UUID, f"user_{DEVICE}_account_{UUID[::-1]}_session_{UUID}"],
+            id="legacy-with-account",
+        ),
+        pytest.param({"user_id": "customer-42"}, {}, ["customer-42"], id="opaque-user-id"),
+        pytest.param(
+            {"user_id": '{"session_id": ""}'}, {}, ['{"session_id": ""}'], id="json-without-session"
+        ),
+        pytest.param({"user_id": "{not json"}, {}, ["{not json"], id="brace-but-not-json"),
+        pytest.param(
+            {"user_id": "user_abc_account__session_"},
+            {},
+            ["user_abc_account__session_"],
+            id="legacy-without-uuid",
+        ),
+        pytest.param({"user_id": ""}, {"X-Claude-Code-Session-Id": ""}, [], id="empty"),
+        pytest.param({"user_id": 42}, {}, [], id="not-a-string"),
+        pytest.param("not a dict", {}, [], id="metadata-not-object"),
+    ],
+)
 def test_session_candidates(metadata, headers, expected):
     assert list(session_candidates({"metadata": metadata}, Headers(headers))) == expected
 
@@ -504,26 +596,43 @@ def test_session_header_is_read_case_insensitively_and_no_metadata_is_fine():
 # 7. The proxy's own errors, as the SDK reads them
 
 
-@pytest.mark.parametrize(("err", "error_type", "exception"), [
-    (InvalidRequest("body is not a JSON object"), "invalid_request_error",
-     anthropic.BadRequestError),
-    (UnsupportedMediaType("unsupported Content-Encoding: br"), "invalid_request_error",
-     anthropic.APIStatusError),
-    (NotFound("no such path"), "not_found_error", anthropic.NotFoundError),
-    (PayloadTooLarge("request body over 64 MiB"), "request_too_large",
-     anthropic.RequestTooLargeError),
-    (UpstreamUnavailable("upstream unreachable"), "api_error", anthropic.InternalServerError),
-    (UpstreamInvalidResponse("upstream sent garbage"), "api_error",
-     anthropic.InternalServerError),
-    (UpstreamTimeout("upstream timed out"), "timeout_error", anthropic.GatewayTimeoutError),
-    (ProxyError("something else"), "api_error", anthropic.InternalServerError),
-])
-def test_error_body_makes_the_sdk_raise_its_own_exception_for_the_status(err, error_type,
-                                                                         exception):
+@pytest.mark.parametrize(
+    ("err", "error_type", "exception"),
+    [
+        (
+            InvalidRequest("body is not a JSON object"),
+            "invalid_request_error",
+            anthropic.BadRequestError,
+        ),
+        (
+            UnsupportedMediaType("unsupported Content-Encoding: br"),
+            "invalid_request_error",
+            anthropic.APIStatusError,
+        ),
+        (NotFound("no such path"), "not_found_error", anthropic.NotFoundError),
+        (
+            PayloadTooLarge("request body over 64 MiB"),
+            "request_too_large",
+            anthropic.RequestTooLargeError,
+        ),
+        (UpstreamUnavailable("upstream unreachable"), "api_error", anthropic.InternalServerError),
+        (
+            UpstreamInvalidResponse("upstream sent garbage"),
+            "api_error",
+            anthropic.InternalServerError,
+        ),
+        (UpstreamTimeout("upstream timed out"), "timeout_error", anthropic.GatewayTimeoutError),
+        (ProxyError("something else"), "api_error", anthropic.InternalServerError),
+    ],
+)
+def test_error_body_makes_the_sdk_raise_its_own_exception_for_the_status(
+    err, error_type, exception
+):
     body = error_body(err)
     assert body == {"type": "error", "error": {"type": error_type, "message": err.message}}
-    with client([json.dumps(body).encode()], status=err.status,
-                content_type="application/json") as anthropic_client:
+    with client(
+        [json.dumps(body).encode()], status=err.status, content_type="application/json"
+    ) as anthropic_client:
         with pytest.raises(anthropic.APIStatusError) as raised:
             anthropic_client.messages.create(model="claude", max_tokens=8, messages=[])
     assert type(raised.value) is exception
@@ -557,18 +666,63 @@ def test_modules_import_only_the_standard_library(module):
 # ---------------------------------------------------------------------------------------------
 # 9. Whatever arrives, the record stays a JSON object and nothing raises
 
-KEYS = st.sampled_from(["type", "index", "message", "content", "content_block", "delta", "usage",
-                        "text", "thinking", "signature", "partial_json", "citation", "citations",
-                        "input", "stop_reason", "error", "to", "model", "output_tokens"])
-EVENT_NAMES = st.sampled_from(["message_start", "content_block_start", "content_block_delta",
-                               "content_block_stop", "message_delta", "message_stop", "ping",
-                               "error", "", "other"])
+KEYS = st.sampled_from(
+    [
+        "type",
+        "index",
+        "message",
+        "content",
+        "content_block",
+        "delta",
+        "usage",
+        "text",
+        "thinking",
+        "signature",
+        "partial_json",
+        "citation",
+        "citations",
+        "input",
+        "stop_reason",
+        "error",
+        "to",
+        "model",
+        "output_tokens",
+    ]
+)
+EVENT_NAMES = st.sampled_from(
+    [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "ping",
+        "error",
+        "",
+        "other",
+    ]
+)
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=4)
-    | st.sampled_from(["text", "thinking", "tool_use", "fallback", "text_delta",
-                       "input_json_delta", "signature_delta", "citations_delta"]),
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.text(max_size=4)
+    | st.sampled_from(
+        [
+            "text",
+            "thinking",
+            "tool_use",
+            "fallback",
+            "text_delta",
+            "input_json_delta",
+            "signature_delta",
+            "citations_delta",
+        ]
+    ),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=5),
-    max_leaves=25)
+    max_leaves=25,
+)
 
 
 @settings(max_examples=300, deadline=None, database=None)
@@ -583,15 +737,24 @@ def test_arbitrary_events_are_never_fatal(events, data):
 
 
 @settings(max_examples=300, deadline=None, database=None)
-@given(st.lists(st.binary(max_size=40) | st.sampled_from([b"\r", b"\n", b"event: error\n",
-                                                           b"event: message_stop\n", b"data: {",
-                                                           b"\xf0\x9f"]), max_size=20))
+@given(
+    st.lists(
+        st.binary(max_size=40)
+        | st.sampled_from(
+            [b"\r", b"\n", b"event: error\n", b"event: message_stop\n", b"data: {", b"\xf0\x9f"]
+        ),
+        max_size=20,
+    )
+)
 def test_arbitrary_bytes_are_never_fatal(chunks):
     stream = run(chunks)
     json.dumps(stream.response(), allow_nan=False)
     whole = run([b"".join(chunks)])
     assert (stream.response(), stream.outcome(), stream.notes) == (
-        whole.response(), whole.outcome(), whole.notes)
+        whole.response(),
+        whole.outcome(),
+        whole.notes,
+    )
 
 
 def test_the_stream_fits_the_logged_api_table():
@@ -599,5 +762,4 @@ def test_the_stream_fits_the_logged_api_table():
     stream: ApiStream = row.new_stream()
     stream.feed(encode(TOOL_TURN))
     stream.close()
-    assert (stream.finished, stream.outcome(), stream.response()) == (True, None,
-                                                                      TOOL_TURN_MESSAGE)
+    assert (stream.finished, stream.outcome(), stream.response()) == (True, None, TOOL_TURN_MESSAGE)

@@ -50,12 +50,14 @@ def sdk_client(body: bytes) -> OpenAI:
     """A real OpenAI client whose upstream serves `body`; its own SSE decoder does the rest."""
 
     def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, headers={"content-type": "text/event-stream"},
-                               content=iter([body]))
+        return httpx2.Response(
+            200, headers={"content-type": "text/event-stream"}, content=iter([body])
+        )
 
     http = httpx2.Client(transport=httpx2.MockTransport(handler))
-    return OpenAI(api_key="sk-test", base_url="http://upstream.test/v1", max_retries=0,
-                  http_client=http)
+    return OpenAI(
+        api_key="sk-test", base_url="http://upstream.test/v1", max_retries=0, http_client=http
+    )
 
 
 def sdk_final(body: bytes) -> dict[str, Any]:
@@ -183,11 +185,15 @@ def test_failed_response_is_the_record_and_its_code_the_error():
     assert stream.response()["output"][0]["content"][0]["text"] == "Partial"
 
 
-@pytest.mark.parametrize(("status", "outcome"), [
-    ("completed", None), ("incomplete", None),
-    ("failed", "upstream response failed: server_error"),
-    ("cancelled", "upstream response cancelled: server_error"),
-])
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        ("completed", None),
+        ("incomplete", None),
+        ("failed", "upstream response failed: server_error"),
+        ("cancelled", "upstream response cancelled: server_error"),
+    ],
+)
 def test_response_done_is_terminal_and_its_status_decides(status, outcome):
     s = Stream().start()
     item = s.message(0, ["Hi"])
@@ -200,9 +206,12 @@ def test_response_done_is_terminal_and_its_status_decides(status, outcome):
 
 def test_nothing_after_the_terminal_event_changes_the_record():
     events, expected = codex_turn()
-    body = encode(events) + encode([{"type": "error", "code": "late", "message": "late"},
-                                    {"type": "response.output_item.added", "output_index": 9,
-                                     "item": {"type": "message"}}])
+    body = encode(events) + encode(
+        [
+            {"type": "error", "code": "late", "message": "late"},
+            {"type": "response.output_item.added", "output_index": 9, "item": {"type": "message"}},
+        ]
+    )
     stream = run([body])
     assert (stream.response(), stream.outcome(), stream.error) == (expected, None, None)
 
@@ -236,10 +245,15 @@ def sdk_partial(body: bytes) -> dict[str, Any] | None:
 # and function-call arguments, and ignores `*.done` values and summary parts): for these the
 # record holds more than the SDK oracle can say, and the text is checked against the deltas sent.
 SDK_BLIND = {
-    "response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
-    "response.reasoning_summary_text.done", "response.reasoning_summary_part.done",
-    "response.custom_tool_call_input.delta", "response.custom_tool_call_input.done",
-    "response.refusal.delta", "response.refusal.done", "response.content_part.done",
+    "response.reasoning_summary_part.added",
+    "response.reasoning_summary_text.delta",
+    "response.reasoning_summary_text.done",
+    "response.reasoning_summary_part.done",
+    "response.custom_tool_call_input.delta",
+    "response.custom_tool_call_input.done",
+    "response.refusal.delta",
+    "response.refusal.done",
+    "response.content_part.done",
 }
 # Where each SDK-blind item keeps its text, relative to the item.
 BLIND_FIELD = {"reasoning": "summary", "custom_tool_call": "input", "message": "content"}
@@ -293,20 +307,33 @@ def test_cut_stream_before_any_event_is_an_empty_output_without_usage():
 def test_cut_stream_accumulates_every_kind_of_delta():
     events, _ = codex_turn()
     # The output text and the call's arguments: as the SDK has them.
-    for kind, nth in (("response.output_text.delta", 2),
-                      ("response.function_call_arguments.delta", 2)):
+    for kind, nth in (
+        ("response.output_text.delta", 2),
+        ("response.function_call_arguments.delta", 2),
+    ):
         body = encode(cut(events, kind, nth))
         assert run([body]).response() == sdk_partial(body)
     # Hand-written: summary text and custom tool input are deltas the SDK does not apply to its
     # snapshot (its accumulate_event has no branch for them), so it cannot be the oracle here.
     got = run([encode(cut(events, "response.reasoning_summary_text.delta", 3))]).response()
-    assert got["output"] == [{"id": "rs_0b4f9c2e03", "type": "reasoning", "summary": [
-        {"type": "summary_text",
-         "text": "**Inspecting the repo**\n\nI'll look at `src/app.py` first."},
-        {"type": "summary_text", "text": "**Planning the edit**\n\nThen patch "}]}]
+    assert got["output"] == [
+        {
+            "id": "rs_0b4f9c2e03",
+            "type": "reasoning",
+            "summary": [
+                {
+                    "type": "summary_text",
+                    "text": "**Inspecting the repo**\n\nI'll look at `src/app.py` first.",
+                },
+                {"type": "summary_text", "text": "**Planning the edit**\n\nThen patch "},
+            ],
+        }
+    ]
     got = run([encode(cut(events, "response.custom_tool_call_input.delta", 2))]).response()
-    assert got["output"][3]["input"] == "*** Begin Patch\n*** Update File: src/app.py\n" \
+    assert (
+        got["output"][3]["input"] == "*** Begin Patch\n*** Update File: src/app.py\n"
         "@@ def main():\n-    print('hi')\n+    print('héllo, 世界')\n"
+    )
     assert got["output"][2]["arguments"] == '{"cmd":"sed -n 1,40p src/app.py"}'
 
 
@@ -314,13 +341,26 @@ def test_refusal_and_reasoning_text_deltas_are_accumulated():
     # Hand-written: the SDK's accumulate_event applies neither refusal nor reasoning_text deltas.
     s = Stream().start()
     s.refusal(0, ["I can't", " do that."])
-    s.add("response.output_item.added", output_index=1,
-          item={"id": "rs_x", "type": "reasoning", "summary": [], "content": []})
-    s.add("response.content_part.added", item_id="rs_x", output_index=1, content_index=0,
-          part={"type": "reasoning_text", "text": ""})
+    s.add(
+        "response.output_item.added",
+        output_index=1,
+        item={"id": "rs_x", "type": "reasoning", "summary": [], "content": []},
+    )
+    s.add(
+        "response.content_part.added",
+        item_id="rs_x",
+        output_index=1,
+        content_index=0,
+        part={"type": "reasoning_text", "text": ""},
+    )
     for piece in ["Think", "ing..."]:
-        s.add("response.reasoning_text.delta", item_id="rs_x", output_index=1, content_index=0,
-              delta=piece)
+        s.add(
+            "response.reasoning_text.delta",
+            item_id="rs_x",
+            output_index=1,
+            content_index=0,
+            delta=piece,
+        )
     events = s.events
     refusal_cut = cut(events, "response.refusal.delta", 2)
     got = run([encode(refusal_cut)]).response()
@@ -336,25 +376,34 @@ def test_deltas_without_their_item_are_kept_under_the_type_they_imply():
     s.add("response.output_text.delta", item_id="m", output_index=0, content_index=1, delta="a")
     s.add("response.function_call_arguments.delta", item_id="f", output_index=2, delta="{}")
     got = run([encode(s.events)]).response()
-    assert got["output"] == [{"type": "message", "content": [{}, {"type": "output_text",
-                                                                  "text": "a"}]},
-                             {"type": "function_call", "arguments": "{}"}]
+    assert got["output"] == [
+        {"type": "message", "content": [{}, {"type": "output_text", "text": "a"}]},
+        {"type": "function_call", "arguments": "{}"},
+    ]
 
 
 def test_events_without_output_index_or_part_index_find_their_item_by_id():
     # As compatible servers send them: item_id only, no summary_index, a part without text.
     # Hand-written: the SDK needs output_index on every event and raises without it.
     s = Stream().start()
-    s.add("response.output_item.added", output_index=0,
-          item={"id": "rs_1", "type": "reasoning", "status": "in_progress"})
+    s.add(
+        "response.output_item.added",
+        output_index=0,
+        item={"id": "rs_1", "type": "reasoning", "status": "in_progress"},
+    )
     s.add("response.reasoning_summary_part.added", item_id="rs_1", part={"type": "summary_text"})
     s.add("response.reasoning_summary_text.delta", item_id="rs_1", delta="Thinking ")
     s.add("response.reasoning_summary_text.delta", item_id="rs_1", delta="about it.")
     s.add("response.output_text.delta", item_id="unknown", delta="lost")
     stream = run([encode(s.events)])
     assert stream.response()["output"] == [
-        {"id": "rs_1", "type": "reasoning", "status": "in_progress",
-         "summary": [{"type": "summary_text", "text": "Thinking about it."}]}]
+        {
+            "id": "rs_1",
+            "type": "reasoning",
+            "status": "in_progress",
+            "summary": [{"type": "summary_text", "text": "Thinking about it."}],
+        }
+    ]
     assert stream.notes == ["response.output_text.delta without a usable output_index"]
 
 
@@ -362,11 +411,15 @@ def test_done_values_replace_the_deltas():
     # Hand-written: the SDK ignores `*.done` values in its snapshot (only deltas), so when they
     # disagree with the deltas it keeps the deltas; the record keeps what the server said last.
     s = Stream().start()
-    s.add("response.output_item.added", output_index=0,
-          item={"id": "fc", "type": "function_call", "arguments": "", "call_id": "c", "name": "n"})
+    s.add(
+        "response.output_item.added",
+        output_index=0,
+        item={"id": "fc", "type": "function_call", "arguments": "", "call_id": "c", "name": "n"},
+    )
     s.add("response.function_call_arguments.delta", item_id="fc", output_index=0, delta='{"a"')
-    s.add("response.function_call_arguments.done", item_id="fc", output_index=0,
-          arguments='{"a":1}')
+    s.add(
+        "response.function_call_arguments.done", item_id="fc", output_index=0, arguments='{"a":1}'
+    )
     got = run([encode(s.events)]).response()
     assert got["output"][0]["arguments"] == '{"a":1}'
 
@@ -408,7 +461,7 @@ def test_response_returned_is_a_copy_later_events_do_not_change():
     stream.feed(encode(cut(events, "response.output_text.delta")))
     before = stream.response()
     kept = copy.deepcopy(before)
-    stream.feed(encode(events[len(cut(events, "response.output_text.delta")):]))
+    stream.feed(encode(events[len(cut(events, "response.output_text.delta")) :]))
     assert before == kept and stream.response() != before
 
 
@@ -416,20 +469,44 @@ def test_response_returned_is_a_copy_later_events_do_not_change():
 # 4. Error events, flat and nested
 
 
-FLAT = {"type": "error", "code": "rate_limit_exceeded", "message": "Rate limit reached.",
-        "param": None}
-NESTED = {"type": "error", "error": {"type": "insufficient_quota", "code": "insufficient_quota",
-                                     "message": "You exceeded your current quota.",
-                                     "param": None}}
+FLAT = {
+    "type": "error",
+    "code": "rate_limit_exceeded",
+    "message": "Rate limit reached.",
+    "param": None,
+}
+NESTED = {
+    "type": "error",
+    "error": {
+        "type": "insufficient_quota",
+        "code": "insufficient_quota",
+        "message": "You exceeded your current quota.",
+        "param": None,
+    },
+}
 
 
-@pytest.mark.parametrize(("error", "outcome", "kept"), [
-    (FLAT, "upstream error event: rate_limit_exceeded: Rate limit reached.",
-     {"type": "error", "code": "rate_limit_exceeded", "message": "Rate limit reached.",
-      "param": None}),
-    (NESTED, "upstream error event: insufficient_quota: You exceeded your current quota.",
-     NESTED["error"]),
-], ids=["flat", "nested"])
+@pytest.mark.parametrize(
+    ("error", "outcome", "kept"),
+    [
+        (
+            FLAT,
+            "upstream error event: rate_limit_exceeded: Rate limit reached.",
+            {
+                "type": "error",
+                "code": "rate_limit_exceeded",
+                "message": "Rate limit reached.",
+                "param": None,
+            },
+        ),
+        (
+            NESTED,
+            "upstream error event: insufficient_quota: You exceeded your current quota.",
+            NESTED["error"],
+        ),
+    ],
+    ids=["flat", "nested"],
+)
 def test_error_event_ends_with_the_snapshot_and_names_the_error(error, outcome, kept):
     s = Stream().start()
     s.message(0, ["Hel", "lo"])
@@ -467,8 +544,9 @@ def test_error_event_text_is_bounded_and_plain_text_errors_are_kept():
 
 def test_failed_terminal_is_a_failure_whatever_status_it_carries():
     s = Stream().start()
-    s.end("response.failed", response("in_progress", error={"code": "server_error",
-                                                             "message": "x"}))
+    s.end(
+        "response.failed", response("in_progress", error={"code": "server_error", "message": "x"})
+    )
     assert run([encode(s.events)]).outcome() == "upstream response failed: server_error"
     s = Stream().start()
     s.end("response.failed", response("failed"))
@@ -488,20 +566,25 @@ def test_a_terminal_event_after_an_error_event_decides():
 
 def test_type_in_data_wins_over_the_event_name_and_the_name_stands_in_when_it_is_missing():
     events, expected = codex_turn()
-    renamed = encode(events, event_lines=False).replace(b"data: ",
-                                                        b"event: response.something\ndata: ")
+    renamed = encode(events, event_lines=False).replace(
+        b"data: ", b"event: response.something\ndata: "
+    )
     assert renamed.count(b"event: response.something\n") == len(events)
     assert run([renamed]).response() == expected
-    untyped = b"".join(b"event: " + e["type"].encode() + b"\ndata: "
-                       + json.dumps({k: v for k, v in e.items() if k != "type"}).encode()
-                       + b"\n\n" for e in events)
+    untyped = b"".join(
+        b"event: "
+        + e["type"].encode()
+        + b"\ndata: "
+        + json.dumps({k: v for k, v in e.items() if k != "type"}).encode()
+        + b"\n\n"
+        for e in events
+    )
     assert run([untyped]).response() == expected
 
 
 def test_unparsable_and_non_object_events_are_noted_not_fatal():
     events, expected = codex_turn()
-    body = (b"data: {not json\n\ndata: [1]\n\nevent: response.created\ndata: 7\n\n"
-            + encode(events))
+    body = b"data: {not json\n\ndata: [1]\n\nevent: response.created\ndata: 7\n\n" + encode(events)
     stream = run([body])
     assert stream.response() == expected and stream.outcome() is None
     assert len(stream.notes) == 3 and stream.notes[0].startswith("unparsable event")
@@ -514,10 +597,14 @@ def test_notes_are_capped():
 
 def test_absurd_part_indexes_are_noted_not_allocated():
     s = Stream().start()
-    s.add("response.output_text.delta", item_id="m", output_index=0, content_index=10**9,
-          delta="a")
-    s.add("response.reasoning_summary_part.added", item_id="r", output_index=1,
-          summary_index=responses_stream.MAX_PART_INDEX, part={"type": "summary_text"})
+    s.add("response.output_text.delta", item_id="m", output_index=0, content_index=10**9, delta="a")
+    s.add(
+        "response.reasoning_summary_part.added",
+        item_id="r",
+        output_index=1,
+        summary_index=responses_stream.MAX_PART_INDEX,
+        part={"type": "summary_text"},
+    )
     stream = run([encode(s.events)])
     assert stream.response()["output"] == []
     assert len(stream.notes) == 2
@@ -619,9 +706,14 @@ def test_session_candidates_are_prompt_cache_key_then_session_id_header():
 
 def test_error_body_is_the_openai_shape():
     err = UpstreamTimeout("upstream timed out")
-    assert error_body(err) == {"error": {"message": "upstream timed out",
-                                         "type": "upstream_error", "param": None,
-                                         "code": "upstream_timeout"}}
+    assert error_body(err) == {
+        "error": {
+            "message": "upstream timed out",
+            "type": "upstream_error",
+            "param": None,
+            "code": "upstream_timeout",
+        }
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -635,35 +727,71 @@ def chunkings(draw, body: bytes) -> list[bytes]:
     return [body[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-@settings(max_examples=200, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.data())
 def test_random_chunking_and_framing_give_the_same_record(data):
     name = data.draw(st.sampled_from(sorted(COMPLETED)))
     events, expected = COMPLETED[name]()
-    body = encode(events, eol=data.draw(st.sampled_from(list(FRAMINGS.values()))),
-                  event_lines=data.draw(st.booleans()), done=data.draw(st.booleans()))
+    body = encode(
+        events,
+        eol=data.draw(st.sampled_from(list(FRAMINGS.values()))),
+        event_lines=data.draw(st.booleans()),
+        done=data.draw(st.booleans()),
+    )
     assert result(data.draw(chunkings(body))) == (expected, None, True, None, [])
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-                    lambda inner: st.lists(inner, max_size=3)
-                    | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
-KINDS = st.sampled_from(sorted({*responses_stream.DELTAS, *responses_stream.DONES,
-                                *responses_stream.PARTS, "response.output_item.added",
-                                "response.output_item.done", "response.created",
-                                "response.queued", "response.completed", "response.failed",
-                                "response.done", "error", "response.web_search_call.searching",
-                                ""}))
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+KINDS = st.sampled_from(
+    sorted(
+        {
+            *responses_stream.DELTAS,
+            *responses_stream.DONES,
+            *responses_stream.PARTS,
+            "response.output_item.added",
+            "response.output_item.done",
+            "response.created",
+            "response.queued",
+            "response.completed",
+            "response.failed",
+            "response.done",
+            "error",
+            "response.web_search_call.searching",
+            "",
+        }
+    )
+)
 
 
 @settings(max_examples=300, deadline=None, database=None)
-@given(st.lists(st.fixed_dictionaries(
-    {"type": KINDS},
-    optional={"output_index": st.integers(-1, 3) | JSON, "content_index": st.integers(-1, 3),
-              "summary_index": st.integers(-1, 3), "delta": JSON, "text": JSON, "part": JSON,
-              "item": JSON, "response": JSON, "error": JSON,
-              "sequence_number": st.integers(-2, 5) | JSON}), max_size=12))
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {"type": KINDS},
+            optional={
+                "output_index": st.integers(-1, 3) | JSON,
+                "content_index": st.integers(-1, 3),
+                "summary_index": st.integers(-1, 3),
+                "delta": JSON,
+                "text": JSON,
+                "part": JSON,
+                "item": JSON,
+                "response": JSON,
+                "error": JSON,
+                "sequence_number": st.integers(-2, 5) | JSON,
+            },
+        ),
+        max_size=12,
+    )
+)
 def test_arbitrary_events_are_never_fatal(events):
     stream = run([encode(events)])
     json.dumps(stream.response(), allow_nan=False)
@@ -671,8 +799,9 @@ def test_arbitrary_events_are_never_fatal(events):
     assert stream.outcome() is None or isinstance(stream.outcome(), str)
 
 
-@settings(max_examples=150, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.data())
 def test_random_chunking_of_a_cut_stream_gives_the_same_partial_record(data):
     events, _ = codex_turn()

@@ -19,9 +19,19 @@ BENCH = ROOT / "bench" / "bench_proxy.py"
 def run_bench(tmp_path: Path, *args: str) -> tuple[dict, str]:
     results = tmp_path / "results.json"
     done = subprocess.run(
-        [sys.executable, str(BENCH), *args, "--json", str(results),
-         "--workdir", str(tmp_path / "work")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(BENCH),
+            *args,
+            "--json",
+            str(results),
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     return json.loads(results.read_text()), done.stdout
@@ -64,9 +74,26 @@ def test_nginx_and_wrk_runs_at_tiny_sizes(tmp_path):
     need.program("wrk")
     need.program("nginx", "/usr/sbin/nginx")
     results, output = run_bench(
-        tmp_path, "--phases", "1,2,4", "--no-litellm", "--rounds", "1", "--seconds", "1",
-        "--rounds-load", "1", "--load-seconds", "1", "--warmup", "1", "--exact-requests", "50",
-        "--connections", "8", "--sse-connections", "4",
+        tmp_path,
+        "--phases",
+        "1,2,4",
+        "--no-litellm",
+        "--rounds",
+        "1",
+        "--seconds",
+        "1",
+        "--rounds-load",
+        "1",
+        "--load-seconds",
+        "1",
+        "--warmup",
+        "1",
+        "--exact-requests",
+        "50",
+        "--connections",
+        "8",
+        "--sse-connections",
+        "4",
     )
     assert "upstream: nginx" in output
     for api in API_NAMES:
@@ -79,9 +106,20 @@ def test_nginx_and_wrk_runs_at_tiny_sizes(tmp_path):
 
 def test_the_rebuild_bench_times_every_api(tmp_path):
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_rebuild.py"), "--tokens", "5", "--rounds",
-         "1", "--streams", "3"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "bench_rebuild.py"),
+            "--tokens",
+            "5",
+            "--rounds",
+            "1",
+            "--streams",
+            "3",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-4000:]
     rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()[2:]}
@@ -94,8 +132,14 @@ def test_the_rebuild_bench_times_every_api(tmp_path):
 
 
 def gemini_record(response: dict, *, complete: bool = True) -> dict:
-    return {"endpoint": "/v1beta/models/{model}:streamGenerateContent", "stream": True,
-            "status": 200, "complete": complete, "error": None, "response": response}
+    return {
+        "endpoint": "/v1beta/models/{model}:streamGenerateContent",
+        "stream": True,
+        "status": 200,
+        "complete": complete,
+        "error": None,
+        "response": response,
+    }
 
 
 def test_a_gemini_stream_record_counts_only_when_it_equals_the_whole_response(monkeypatch):
@@ -103,17 +147,33 @@ def test_a_gemini_stream_record_counts_only_when_it_equals_the_whole_response(mo
     from proxy_report import verify_streams
 
     text = "tok0 tok1 tok2 "
-    whole = {"candidates": [{"content": {"parts": [{"text": text}], "role": "model"},
-                             "finishReason": "STOP", "index": 0}],
-             "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 3,
-                               "totalTokenCount": 11},
-             "modelVersion": "bench-model", "responseId": "resp-bench"}
+    whole = {
+        "candidates": [
+            {
+                "content": {"parts": [{"text": text}], "role": "model"},
+                "finishReason": "STOP",
+                "index": 0,
+            }
+        ],
+        "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 3, "totalTokenCount": 11},
+        "modelVersion": "bench-model",
+        "responseId": "resp-bench",
+    }
     short_usage = json.loads(json.dumps(whole))
     short_usage["usageMetadata"]["candidatesTokenCount"] = 1  # an early chunk's usage kept
     unfinished = json.loads(json.dumps(whole))
     del unfinished["candidates"][0]["finishReason"]
-    records = [gemini_record(whole), gemini_record(short_usage), gemini_record(unfinished),
-               gemini_record(whole, complete=False)]
+    records = [
+        gemini_record(whole),
+        gemini_record(short_usage),
+        gemini_record(unfinished),
+        gemini_record(whole, complete=False),
+    ]
     check = verify_streams(records, "gemini", 3)
-    assert check == {"records": 4, "correct": 1, "wrong": 2, "cut_by_client_stop": 0,
-                     "other_incomplete": 1}
+    assert check == {
+        "records": 4,
+        "correct": 1,
+        "wrong": 2,
+        "cut_by_client_stop": 0,
+        "other_incomplete": 1,
+    }

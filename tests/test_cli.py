@@ -18,8 +18,20 @@ def served(monkeypatch):
 
 def test_flags_become_settings(served, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    argv = ["--upstream-endpoint", "http://u/v1", "--port", "9123", "--log-root", "L",
-            "--session-header", "X-A,X-B", "--read-timeout", "5", "--workers", "3"]
+    argv = [
+        "--upstream-endpoint",
+        "http://u/v1",
+        "--port",
+        "9123",
+        "--log-root",
+        "L",
+        "--session-header",
+        "X-A,X-B",
+        "--read-timeout",
+        "5",
+        "--workers",
+        "3",
+    ]
     assert cli.main(argv) == 0
     [settings] = served
     assert settings.upstream_base == "http://u"

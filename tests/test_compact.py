@@ -199,7 +199,9 @@ def test_writers_appending_during_compaction_lose_no_record(tmp_path):
     writers = [
         subprocess.Popen(
             [sys.executable, "-c", script, str(tmp_path), str(w), str(stop)],
-            cwd=root, stdout=subprocess.PIPE, text=True,
+            cwd=root,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for w in range(3)
     ]

@@ -43,11 +43,16 @@ def test_defaults():
 
 
 def test_anthropic_endpoint_and_instance_come_from_the_environment_and_flags():
-    environ = {"PROXY_UPSTREAM_ENDPOINT": "http://openai/v1",
-               "PROXY_ANTHROPIC_ENDPOINT": "https://api.anthropic.com/", "PROXY_INSTANCE": "h1"}
+    environ = {
+        "PROXY_UPSTREAM_ENDPOINT": "http://openai/v1",
+        "PROXY_ANTHROPIC_ENDPOINT": "https://api.anthropic.com/",
+        "PROXY_INSTANCE": "h1",
+    }
     settings = Settings.load(environ=environ)
     assert (settings.upstream_base, settings.anthropic_base) == (
-        "http://openai", "https://api.anthropic.com")
+        "http://openai",
+        "https://api.anthropic.com",
+    )
     assert settings.instance == "h1"
     assert Settings.load({"instance": "h2"}, environ=environ).instance == "h2"
     with pytest.raises(ConfigError):
@@ -113,8 +118,12 @@ def test_gunicorn_conf_and_the_runner_take_the_same_options(monkeypatch, tmp_pat
 
     root = Path(__file__).resolve().parent.parent
     monkeypatch.chdir(tmp_path)  # no .env of the developer's in the way
-    env = {"PROXY_UPSTREAM_ENDPOINT": "http://up.test", "PROXY_WORKERS": "3",
-           "PROXY_PORT": "9123", "PROXY_HOST": "::1"}
+    env = {
+        "PROXY_UPSTREAM_ENDPOINT": "http://up.test",
+        "PROXY_WORKERS": "3",
+        "PROXY_PORT": "9123",
+        "PROXY_HOST": "::1",
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     conf = runpy.run_path(str(root / "gunicorn.conf.py"))

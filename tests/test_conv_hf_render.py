@@ -206,19 +206,34 @@ def max_calls(line: dict[str, Any]) -> int:
 
 
 def text_and_thinking_with_calls(line: dict[str, Any]) -> bool:
-    return any(m.get("tool_calls") and m.get("content") and m.get("reasoning_content")
-               for m in line["messages"])
+    return any(
+        m.get("tool_calls") and m.get("content") and m.get("reasoning_content")
+        for m in line["messages"]
+    )
 
 
 def test_gptoss_refuses_text_and_thinking_in_one_tool_calling_turn(tokenizer: Any) -> None:
     import jinja2
 
-    line = {"messages": [
-        {"role": "user", "content": "Hi"},
-        {"role": "assistant", "content": "Let me look.", "reasoning_content": "Check it.",
-         "tool_calls": [{"id": "c1", "type": "function",
-                         "function": {"name": "f", "arguments": {"x": 1}}}]},
-        {"role": "tool", "tool_call_id": "c1", "name": "f", "content": "ok"}], "tools": []}
+    line = {
+        "messages": [
+            {"role": "user", "content": "Hi"},
+            {
+                "role": "assistant",
+                "content": "Let me look.",
+                "reasoning_content": "Check it.",
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "f", "arguments": {"x": 1}},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "name": "f", "content": "ok"},
+        ],
+        "tools": [],
+    }
     assert text_and_thinking_with_calls(line)
     with pytest.raises(jinja2.exceptions.TemplateError, match="both content and thinking"):
         render(tokenizer, line, trl_template("gptoss"))

@@ -249,8 +249,18 @@ def _blocked_converter(corpus: Path, tmp_path: Path, *flags: str) -> subprocess.
         (logs / path.parent.name / path.name).write_bytes(path.read_bytes())
     out = tmp_path / "out"
     child = _start(
-        [sys.executable, "-m", "albicilla.conv", "--logs", str(logs), "--output", str(out),
-         *flags, "--jobs", "2"]
+        [
+            sys.executable,
+            "-m",
+            "albicilla.conv",
+            "--logs",
+            str(logs),
+            "--output",
+            str(out),
+            *flags,
+            "--jobs",
+            "2",
+        ]
     )
     assert child.stderr is not None
     deadline = time.monotonic() + 120

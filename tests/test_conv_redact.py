@@ -163,8 +163,9 @@ def test_workers_share_one_random_key_so_an_address_has_one_pseudonym(logs: Path
         (day / f"{name}.jsonl").write_bytes((day / "s.jsonl").read_bytes())
     lines = run(logs, tmp_path / "out", "--anonymize-emails", "--jobs", "2")
     assert len(lines) == 4
-    pseudonyms = {m for line in lines for m in re.findall(r"user-[0-9a-f]+@example\.com",
-                                                          json.dumps(line))}
+    pseudonyms = {
+        m for line in lines for m in re.findall(r"user-[0-9a-f]+@example\.com", json.dumps(line))
+    }
     assert len(pseudonyms) == 1
     # Another run draws another key: another pseudonym.
     again = run(logs, tmp_path / "again", "--anonymize-emails", "--jobs", "2")

@@ -440,12 +440,26 @@ def test_report_path_without_a_directory_goes_to_the_working_directory(
 
 
 def test_report_counts_redactions_by_kind(tmp_path: Path) -> None:
-    record = {"timestamp": "2026-11-26T10:00:00.000000Z", "session_id": "s", "status": 200,
-              "complete": True, "endpoint": "/v1/chat/completions", "schema_version": 1,
-              "request": {"model": "m", "messages": [
-                  {"role": "user", "content": "my key is ghp_" + "a1B2" * 9 + " ok"}]},
-              "response": {"choices": [{"index": 0, "message": {
-                  "role": "assistant", "content": "Mail bob@corp.example about it."}}]}}
+    record = {
+        "timestamp": "2026-11-26T10:00:00.000000Z",
+        "session_id": "s",
+        "status": 200,
+        "complete": True,
+        "endpoint": "/v1/chat/completions",
+        "schema_version": 1,
+        "request": {
+            "model": "m",
+            "messages": [{"role": "user", "content": "my key is ghp_" + "a1B2" * 9 + " ok"}],
+        },
+        "response": {
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "Mail bob@corp.example about it."},
+                }
+            ]
+        },
+    }
     logs = tmp_path / "logs" / "2026-11-26"
     logs.mkdir(parents=True)
     (logs / "s.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")

@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = sorted(
-    [ROOT / "README.md", ROOT / "bench" / "RESULTS.md", *(ROOT / "docs").glob("*.md")]
-)
+PAGES = sorted([ROOT / "README.md", ROOT / "bench" / "RESULTS.md", *(ROOT / "docs").glob("*.md")])
 README_MAX_LINES = 220
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -136,7 +134,8 @@ def test_slug_follows_github() -> None:
 def test_every_design_section_is_there() -> None:
     """Code comments cite "docs/design.md section N"; the numbers must not move."""
     headings = [
-        line for line in (ROOT / "docs" / "design.md").read_text(encoding="utf-8").splitlines()
+        line
+        for line in (ROOT / "docs" / "design.md").read_text(encoding="utf-8").splitlines()
         if line.startswith("## ")
     ]
     numbers = [int(re.match(r"## (\d+)\. ", h).group(1)) for h in headings]

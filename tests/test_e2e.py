@@ -69,8 +69,11 @@ def test_sdk_stream_is_relayed_and_rebuilt_for_every_framing(proxy, log_root, fr
         with client.chat.completions.stream(
             model="gpt-x", messages=MESSAGES, stream_options={"include_usage": True}
         ) as stream:
-            chunks = [e.chunk.model_dump(mode="json", exclude_unset=True)
-                      for e in stream if e.type == "chunk"]
+            chunks = [
+                e.chunk.model_dump(mode="json", exclude_unset=True)
+                for e in stream
+                if e.type == "chunk"
+            ]
             accumulated = stream.current_completion_snapshot
     sdk_sees = with_logprobs(
         chat_without_sdk_additions(accumulated.model_dump(mode="json", exclude_unset=True), chunks)
@@ -103,9 +106,13 @@ def test_first_token_is_not_held_back(proxy, log_root):
     assert first_at < total / 2
 
 
-@pytest.mark.parametrize(("scenario", "stream"), [
-    ("stream?chunks=3&delay=0.4&framing=close", True), ("sleep?delay=1.5", False),
-])
+@pytest.mark.parametrize(
+    ("scenario", "stream"),
+    [
+        ("stream?chunks=3&delay=0.4&framing=close", True),
+        ("sleep?delay=1.5", False),
+    ],
+)
 def test_duration_ms_runs_from_the_requests_arrival_to_the_records_writing(
     proxy, log_root, scenario, stream
 ):
@@ -117,7 +124,8 @@ def test_duration_ms_runs_from_the_requests_arrival_to_the_records_writing(
     response = requests.post(
         proxy.url + "/v1/chat/completions",
         json={"model": "m", "messages": MESSAGES, "stream": stream},
-        headers={"X-Scenario": scenario}, timeout=30,
+        headers={"X-Scenario": scenario},
+        timeout=30,
     )
     client_saw = time.monotonic() - started
     assert response.status_code == 200
@@ -165,9 +173,7 @@ def test_client_hangup_on_a_silent_upstream_ends_the_exchange_at_once(
     assert record["duration_ms"] < 4000
 
 
-def test_upstream_cut_mid_stream_breaks_the_client_connection_and_records_the_part(
-    proxy, log_root
-):
+def test_upstream_cut_mid_stream_breaks_the_client_connection_and_records_the_part(proxy, log_root):
     # As without the proxy: the SDK's read breaks, so it raises APIConnectionError (which its
     # retry logic keys on), after the tokens that did arrive.
     chunks = []
@@ -194,7 +200,9 @@ def test_concurrent_streams_into_one_session_leave_one_intact_line_each(proxy, l
     def call(i: int) -> str:
         with sdk(proxy, "stream?chunks=10&delay=0.01") as client:
             stream = client.chat.completions.create(
-                model="m", messages=[{"role": "user", "content": f"n{i}"}], stream=True,
+                model="m",
+                messages=[{"role": "user", "content": f"n{i}"}],
+                stream=True,
                 user="shared",
             )
             return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
@@ -210,9 +218,12 @@ def test_concurrent_streams_into_one_session_leave_one_intact_line_each(proxy, l
     assert sorted(r["request"]["messages"][0]["content"] for r in records) == sorted(
         f"n{i}" for i in range(count)
     )
-    bad = [(r["status"], r["complete"], r["error"]) for r in records
-           if not r["complete"]
-           or r["response"]["choices"][0]["message"]["content"] != expected_content(10)]
+    bad = [
+        (r["status"], r["complete"], r["error"])
+        for r in records
+        if not r["complete"]
+        or r["response"]["choices"][0]["message"]["content"] != expected_content(10)
+    ]
     assert bad == []
 
 
@@ -248,6 +259,7 @@ def test_sigterm_lets_streams_in_flight_finish_and_refuses_new(upstream, log_roo
 
 def test_sigterm_past_graceful_timeout_still_writes_partial_record(upstream, log_root, tmp_path):
     with gunicorn(upstream.url, log_root, tmp_path, workers=1, PROXY_GRACEFUL_TIMEOUT="2") as proxy:
+
         def endless_stream() -> None:
             try:
                 with requests.post(
@@ -325,7 +337,11 @@ def test_runner_without_upstream_is_a_one_line_error(tmp_path):
 def test_gunicorn_without_upstream_is_a_one_line_error(tmp_path):
     env = {k: v for k, v in proxy_env("http://x", tmp_path).items() if not k.startswith("PROXY_")}
     result = subprocess.run(
-        [str(BIN / "gunicorn"), "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True,
+        [str(BIN / "gunicorn"), "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=30,
     )
     assert result.returncode == 2
@@ -335,7 +351,11 @@ def test_gunicorn_without_upstream_is_a_one_line_error(tmp_path):
 def test_gunicorn_refuses_a_session_header_with_an_underscore(tmp_path):
     env = {**proxy_env("http://x", tmp_path), "PROXY_SESSION_HEADER": "X-Run,X_Session"}
     result = subprocess.run(
-        [str(BIN / "gunicorn"), "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True,
+        [str(BIN / "gunicorn"), "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=30,
     )
     assert result.returncode == 2

@@ -47,8 +47,9 @@ MESSAGES = [{"role": "user", "content": "Say hello"}]
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def chat(proxy, scenario: str = "json", *, user: str, stream: bool = False, timeout: float = 30,
-         **fields) -> requests.Response:
+def chat(
+    proxy, scenario: str = "json", *, user: str, stream: bool = False, timeout: float = 30, **fields
+) -> requests.Response:
     body = {"model": "m", "messages": MESSAGES, "user": user, **fields}
     if stream:
         body["stream"] = True
@@ -112,8 +113,15 @@ def upstream_events(upstream, tag: str) -> list[dict]:
     return [e for e in events if e["tag"] == tag]
 
 
-def raw_post(port: int, body: bytes, scenario: str, *, rcvbuf: int | None = None,
-             path: str = CHAT, headers: str = "") -> socket.socket:
+def raw_post(
+    port: int,
+    body: bytes,
+    scenario: str,
+    *,
+    rcvbuf: int | None = None,
+    path: str = CHAT,
+    headers: str = "",
+) -> socket.socket:
     sock = socket.socket()
     if rcvbuf:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -152,8 +160,13 @@ def faulty_root(tmp_path_factory) -> Path:
 def faulty(upstream, faulty_root, tmp_path_factory):
     """One proxy for the fault tests: 2 workers, a 1 s read timeout, a short graceful stop."""
     with gunicorn(
-        upstream.url, faulty_root, tmp_path_factory.mktemp("faulty-proc"), workers=2,
-        PROXY_READ_TIMEOUT="1", PROXY_CONNECT_TIMEOUT="2", PROXY_GRACEFUL_TIMEOUT="3",
+        upstream.url,
+        faulty_root,
+        tmp_path_factory.mktemp("faulty-proc"),
+        workers=2,
+        PROXY_READ_TIMEOUT="1",
+        PROXY_CONNECT_TIMEOUT="2",
+        PROXY_GRACEFUL_TIMEOUT="3",
     ) as running:
         yield running
 
@@ -176,10 +189,15 @@ def test_500_concurrent_streams_into_one_session_leave_500_intact_lines(upstream
         start.wait()
         with requests.post(
             f"{proxy.url}{CHAT}",
-            json={"model": "m", "messages": [{"role": "user", "content": f"n{i}"}],
-                  "stream": True, "user": "one-session"},
+            json={
+                "model": "m",
+                "messages": [{"role": "user", "content": f"n{i}"}],
+                "stream": True,
+                "user": "one-session",
+            },
             headers={"X-Scenario": f"stream?chunks={chunks}&delay=0.05"},
-            stream=True, timeout=120,
+            stream=True,
+            timeout=120,
         ) as response:
             assert response.status_code == 200
             return response.content.decode()
@@ -224,12 +242,20 @@ def test_sigkilled_worker_loses_no_answered_record_and_is_replaced(upstream, tmp
         try:
             with requests.post(
                 f"{proxy.url}{GEMINI if gemini else CHAT}",
-                json=wire.request_body(GEMINI, f"k{i}") if gemini else {
-                    "model": "m", "messages": [{"role": "user", "content": f"k{i}"}],
-                    "stream": True, "user": "killed"},
-                headers={"X-Scenario": f"stream?chunks={chunks}&delay=0.02",
-                         **({"X-Session-Id": "killed"} if gemini else {})},
-                stream=True, timeout=60,
+                json=wire.request_body(GEMINI, f"k{i}")
+                if gemini
+                else {
+                    "model": "m",
+                    "messages": [{"role": "user", "content": f"k{i}"}],
+                    "stream": True,
+                    "user": "killed",
+                },
+                headers={
+                    "X-Scenario": f"stream?chunks={chunks}&delay=0.02",
+                    **({"X-Session-Id": "killed"} if gemini else {}),
+                },
+                stream=True,
+                timeout=60,
             ) as response:
                 # The proxy writes the record before it sends the last byte, so every call
                 # answered in full must have its line.
@@ -257,8 +283,9 @@ def test_sigkilled_worker_loses_no_answered_record_and_is_replaced(upstream, tmp
                 done.acquire(timeout=60)
             os.kill(victim, signal.SIGKILL)
         assert len(outcome) == count
-        after = wait_for(lambda: (pids := worker_pids(proxy)) and len(pids) == 3
-                         and victim not in pids and pids)
+        after = wait_for(
+            lambda: (pids := worker_pids(proxy)) and len(pids) == 3 and victim not in pids and pids
+        )
         assert before - {victim} <= after
         # Service goes on: a new call is answered and logged by the replaced set of workers.
         response = chat(proxy, "stream?chunks=3", user="after-kill", stream=True)
@@ -285,14 +312,18 @@ def test_sigkilled_worker_loses_no_answered_record_and_is_replaced(upstream, tmp
     for record in records:
         assert set(record) >= {"timestamp", "request", "response", "complete", "error"}
         request = record["request"]
-        marker = (request["contents"][0]["parts"][0]["text"] if "contents" in request
-                  else request["messages"][0]["content"])
+        marker = (
+            request["contents"][0]["parts"][0]["text"]
+            if "contents" in request
+            else request["messages"][0]["content"]
+        )
         logged.setdefault(marker, []).append(record)
     missing = answered - set(logged)
     assert not missing, f"answered but not logged: {sorted(missing)}"
     for marker in answered:
-        assert any(r["complete"] and content_of(r) == expected_content(chunks)
-                   for r in logged[marker])
+        assert any(
+            r["complete"] and content_of(r) == expected_content(chunks) for r in logged[marker]
+        )
 
 
 # --- 3. SIGTERM during streams ------------------------------------------------------------------
@@ -307,18 +338,24 @@ def test_sigterm_finishes_every_stream_in_flight_and_refuses_new_connections(ups
     def slow_stream(i: int) -> None:
         with requests.post(
             f"{proxy.url}{CHAT}",
-            json={"model": "m", "messages": [{"role": "user", "content": f"t{i}"}],
-                  "stream": True, "user": "terminated"},
+            json={
+                "model": "m",
+                "messages": [{"role": "user", "content": f"t{i}"}],
+                "stream": True,
+                "user": "terminated",
+            },
             headers={"X-Scenario": f"stream?chunks={chunks}&delay=0.1"},
-            stream=True, timeout=60,
+            stream=True,
+            timeout=60,
         ) as response:
             pieces = response.iter_content(None)
             first = next(pieces)
             started.release()
             bodies[i] = first + b"".join(pieces)
 
-    with gunicorn(upstream.url, log_root, tmp_path, workers=2,
-                  PROXY_GRACEFUL_TIMEOUT="20") as proxy:
+    with gunicorn(
+        upstream.url, log_root, tmp_path, workers=2, PROXY_GRACEFUL_TIMEOUT="20"
+    ) as proxy:
         threads = [threading.Thread(target=slow_stream, args=(i,)) for i in range(streams)]
         for thread in threads:
             thread.start()
@@ -368,8 +405,11 @@ def test_unreachable_upstream_gives_gateway_error_and_record(tmp_path, endpoint,
         with gunicorn(url, log_root, tmp_path, workers=1, PROXY_CONNECT_TIMEOUT="1") as proxy:
             pids = worker_pids(proxy)
             response = chat(proxy, user="lost", stream=stream)
-            status, code = (504, "upstream_timeout") if endpoint == "connect-timeout" else (
-                502, "upstream_unavailable")
+            status, code = (
+                (504, "upstream_timeout")
+                if endpoint == "connect-timeout"
+                else (502, "upstream_unavailable")
+            )
             error = openai_error(response, status, code)
             models = get(proxy, "/v1/models", timeout=30)
             openai_error(models, status, code)
@@ -408,10 +448,13 @@ def test_connection_reset_mid_stream_breaks_the_client_connection(
     faulty, faulty_root, pids, framing
 ):
     user = "reset-stream-" + framing
-    with requests.post(faulty.url + CHAT, json={"model": "m", "messages": MESSAGES, "user": user,
-                                                "stream": True},
-                       headers={"X-Scenario": f"cut?chunks=10&after=4&framing={framing}",
-                                "Connection": "close"}, stream=True, timeout=30) as response:
+    with requests.post(
+        faulty.url + CHAT,
+        json={"model": "m", "messages": MESSAGES, "user": user, "stream": True},
+        headers={"X-Scenario": f"cut?chunks=10&after=4&framing={framing}", "Connection": "close"},
+        stream=True,
+        timeout=30,
+    ) as response:
         assert response.status_code == 200
         received = b""
         # The client's chunked body is cut as the upstream's was: no clean end, no added event.
@@ -453,8 +496,9 @@ def test_connection_reset_mid_body_is_a_502(faulty, faulty_root, pids):
 def test_unparsable_events_are_relayed_and_skipped(faulty, faulty_root, pids):
     response = chat(faulty, "sse?shape=invalid", user="bad-events", stream=True)
     events = stream_events(5)
-    sent = b"".join([events[0], b"data: {not json\n\n", b"data: [1, 2]\n\n",
-                     b"data: \xff\xfe\n\n", *events[1:]])
+    sent = b"".join(
+        [events[0], b"data: {not json\n\n", b"data: [1, 2]\n\n", b"data: \xff\xfe\n\n", *events[1:]]
+    )
     assert response.content == sent  # relayed exactly, garbage included
     [record] = wait_records(faulty_root, "bad-events")
     assert (record["status"], record["complete"], record["error"]) == (200, True, None)
@@ -518,8 +562,9 @@ def test_200_with_empty_body_is_a_502(faulty, faulty_root, pids):
 
 
 def _watch(tag: str, **params: object) -> str:
-    query = "&".join(f"{k}={v}" for k, v in {"tag": tag, "chunks": 300, "delay": 0.1,
-                                              **params}.items())
+    query = "&".join(
+        f"{k}={v}" for k, v in {"tag": tag, "chunks": 300, "delay": 0.1, **params}.items()
+    )
     return "watch?" + query
 
 
@@ -585,7 +630,7 @@ def test_client_sending_its_body_slowly_is_served_without_blocking_others(upstre
             )
             served_meanwhile = 0
             for offset in range(0, len(body), 8):
-                sock.sendall(body[offset:offset + 8])
+                sock.sendall(body[offset : offset + 8])
                 time.sleep(0.1)
                 if offset % 32 == 0:
                     # The only worker keeps serving others while this body trickles in.
@@ -595,12 +640,17 @@ def test_client_sending_its_body_slowly_is_served_without_blocking_others(upstre
             answer += read_until(sock, b"never")
         assert served_meanwhile == len(range(0, len(body), 32))
         assert answer.startswith(b"HTTP/1.1 200")
-        assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["choices"][0]["message"]["content"] \
+        assert (
+            json.loads(answer.split(b"\r\n\r\n", 1)[1])["choices"][0]["message"]["content"]
             == "Hello!"
+        )
         [record] = wait_records(log_root, "trickle")
         assert record["request"] == json.loads(body)
-        sent = [r for r in requests.get(upstream.url + "/_requests", timeout=5).json()
-                if r["body"] == body.decode()]
+        sent = [
+            r
+            for r in requests.get(upstream.url + "/_requests", timeout=5).json()
+            if r["body"] == body.decode()
+        ]
         assert len(sent) == 1
         assert worker_pids(proxy) == pids
 
@@ -622,8 +672,7 @@ def test_a_thousand_idle_keepalive_connections_do_not_stop_service(upstream, tmp
             for sock in sockets[1::2]:
                 assert read_until(sock, b'"ok"}').startswith(b"HTTP/1.1 200")
             assert get(proxy, "/health", timeout=10).json() == {"status": "ok"}
-            response = chat(proxy, "stream?chunks=5", user="beside-idle", stream=True,
-                            timeout=15)
+            response = chat(proxy, "stream?chunks=5", user="beside-idle", stream=True, timeout=15)
             assert response.content.endswith(b"data: [DONE]\n\n")
             [record] = wait_records(log_root, "beside-idle")
             assert record["complete"] is True
@@ -693,11 +742,14 @@ def tmpfs(tmp_path):
     mount_point.mkdir()
     result = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mount_point)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
-        missing(f"cannot mount a tmpfs here ({result.stderr.strip()}); "
-                "test_store_failure_injected_in_process covers the same path")
+        missing(
+            f"cannot mount a tmpfs here ({result.stderr.strip()}); "
+            "test_store_failure_injected_in_process covers the same path"
+        )
     try:
         yield mount_point
     finally:
@@ -767,9 +819,15 @@ def test_store_failure_injected_in_process(tmp_path, monkeypatch, capsys):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
     body = {"model": "m", "messages": MESSAGES}
-    completion = {"id": "c", "object": "chat.completion", "created": 1, "model": "m",
-                  "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
-                               "finish_reason": "stop"}]}
+    completion = {
+        "id": "c",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}
+        ],
+    }
     with responses.RequestsMock() as upstream:
         upstream.post(CHAT_URL, json=completion)
         upstream.post(CHAT_URL, json=completion)

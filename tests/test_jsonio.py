@@ -141,8 +141,13 @@ def test_native_reader_reads_its_fields_skips_others_and_refuses_other_shapes():
     read = jsonio.native_reader(_Shape)
     got = read(b'{"index": 2, "other": [1, {"x": null}], "name": "caf\xc3\xa9", "index": 3}')
     assert (got.name, got.index) == ("café", 3)  # the last of a repeated key, as json.loads
-    for refused in (b'{"name": "a", "index": true}', b'{"name": "a", "index": 1.0}',
-                    b'{"name": "a"}', b'{"name": "\xff", "index": 1}', b'{"name": "a", "index": 1',
-                    b'[]'):
+    for refused in (
+        b'{"name": "a", "index": true}',
+        b'{"name": "a", "index": 1.0}',
+        b'{"name": "a"}',
+        b'{"name": "\xff", "index": 1}',
+        b'{"name": "a", "index": 1',
+        b"[]",
+    ):
         with pytest.raises(ValueError):
             read(refused)

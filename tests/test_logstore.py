@@ -65,9 +65,7 @@ def test_many_processes_appending_never_interleave(tmp_path):
             append_line(Path(sys.argv[1]), "d", "s.jsonl", line)
         """
     )
-    procs = [
-        subprocess.Popen([sys.executable, "-c", script, str(tmp_path), tag]) for tag in "abcd"
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), tag]) for tag in "abcd"]
     assert [p.wait(120) for p in procs] == [0, 0, 0, 0]
     lines = (tmp_path / "d" / "s.jsonl").read_bytes().split(b"\n")
     assert lines[-1] == b""
@@ -108,13 +106,28 @@ def test_lone_surrogates_fall_back_to_escaped_json():
 
 def test_build_record_has_every_field():
     record = build_record(
-        arrived=0.0, session_id="s", request={"a": 1}, response=None, status=502, stream=False,
-        complete=False, error="upstream unreachable", duration_ms=1.23456, endpoint="/v1/x",
+        arrived=0.0,
+        session_id="s",
+        request={"a": 1},
+        response=None,
+        status=502,
+        stream=False,
+        complete=False,
+        error="upstream unreachable",
+        duration_ms=1.23456,
+        endpoint="/v1/x",
     )
     assert record == {
-        "timestamp": "1970-01-01T00:00:00.000000Z", "session_id": "s", "request": {"a": 1},
-        "response": None, "status": 502, "stream": False, "complete": False,
-        "error": "upstream unreachable", "duration_ms": 1.235, "endpoint": "/v1/x",
+        "timestamp": "1970-01-01T00:00:00.000000Z",
+        "session_id": "s",
+        "request": {"a": 1},
+        "response": None,
+        "status": 502,
+        "stream": False,
+        "complete": False,
+        "error": "upstream unreachable",
+        "duration_ms": 1.235,
+        "endpoint": "/v1/x",
         "schema_version": 1,
     }
 
@@ -133,7 +146,11 @@ def test_utc_timestamp_matches_datetime(epoch: float) -> None:
 def test_exchange_is_written_once_under_its_arrival_day(tmp_path):
     store = LogStore(tmp_path)
     exchange = Exchange(
-        store, endpoint="/v1/chat/completions", session_id="../s", request={}, stream=True,
+        store,
+        endpoint="/v1/chat/completions",
+        session_id="../s",
+        request={},
+        stream=True,
         arrived=86400.0 * 365,
     )
     exchange.status = 200
@@ -153,7 +170,9 @@ def test_abandoned_exchange_records_partial_response(tmp_path):
     [line] = next(tmp_path.rglob("*.jsonl")).read_bytes().splitlines()
     record = json.loads(line)
     assert (record["response"], record["complete"], record["error"]) == (
-        {"partial": True}, False, "worker shutdown"
+        {"partial": True},
+        False,
+        "worker shutdown",
     )
 
 

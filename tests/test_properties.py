@@ -65,19 +65,26 @@ def test_file_names_are_injective_pairwise(a, b):
 # --- records -------------------------------------------------------------------------------------
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False, allow_infinity=False) | ANY_TEXT,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(ANY_TEXT, children,
-                                                                      max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | ANY_TEXT,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(ANY_TEXT, children, max_size=4)
+    ),
     max_leaves=12,
 )
 MESSAGES = st.lists(
     st.fixed_dictionaries(
-        {"role": st.sampled_from(["system", "user", "assistant", "tool", "developer"]),
-         "content": ANY_TEXT},
+        {
+            "role": st.sampled_from(["system", "user", "assistant", "tool", "developer"]),
+            "content": ANY_TEXT,
+        },
         optional={"name": ANY_TEXT, "extra": JSON_VALUES},
     ),
-    min_size=1, max_size=4,
+    min_size=1,
+    max_size=4,
 )
 EXTRA_FIELDS = st.dictionaries(
     ANY_TEXT.filter(lambda k: k not in ("user", "stream", "messages")), JSON_VALUES, max_size=3
@@ -104,19 +111,38 @@ def dumps(value, ascii_only: bool) -> bytes:
 
 def sse(parts: list[str], ascii_only: bool) -> bytes:
     base = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m"}
-    chunks = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                    "finish_reason": None}]}]
-    chunks += [{**base, "choices": [{"index": 0, "delta": {"content": part},
-                                     "finish_reason": None}]} for part in parts]
+    chunks = [
+        {
+            **base,
+            "choices": [
+                {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+            ],
+        }
+    ]
+    chunks += [
+        {**base, "choices": [{"index": 0, "delta": {"content": part}, "finish_reason": None}]}
+        for part in parts
+    ]
     chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
     return b"".join(b"data: " + dumps(c, ascii_only) + b"\n\n" for c in chunks) + (
-        b"data: [DONE]\n\n")
+        b"data: [DONE]\n\n"
+    )
 
 
 def completion(content: str) -> dict:
-    return {"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                         "finish_reason": "stop"}]}
+    return {
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+    }
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -143,11 +169,15 @@ def test_every_record_is_one_json_line_the_converter_reads_back(
         if stream:
             upstream.post(CHAT_URL, body=sse(reply, ascii_only), content_type="text/event-stream")
         else:
-            upstream.post(CHAT_URL, body=dumps(completion("".join(reply)), ascii_only),
-                          content_type="application/json")
+            upstream.post(
+                CHAT_URL,
+                body=dumps(completion("".join(reply)), ascii_only),
+                content_type="application/json",
+            )
         before = _lines(log_root, session)
         response = app.test_client().post(
-            "/v1/chat/completions", data=dumps(payload, ascii_only),
+            "/v1/chat/completions",
+            data=dumps(payload, ascii_only),
             headers={"Content-Type": "application/json", "X-Session-Id": header_session},
         )
         assert response.status_code == 200
@@ -170,5 +200,6 @@ def test_every_record_is_one_json_line_the_converter_reads_back(
 
 
 def _lines(log_root: Path, session: str) -> int:
-    return sum(p.read_bytes().count(b"\n")
-               for p in log_root.glob(f"*/{session_file_name(session)}.jsonl"))
+    return sum(
+        p.read_bytes().count(b"\n") for p in log_root.glob(f"*/{session_file_name(session)}.jsonl")
+    )

@@ -57,8 +57,18 @@ def test_non_streaming_completion_is_forwarded_and_recorded(client, upstream, lo
     assert sent.headers["Authorization"] == f"Bearer {API_KEY}"
     [record] = read_records(log_root)
     assert set(record) == {
-        "timestamp", "session_id", "request", "response", "status", "stream", "complete",
-        "error", "duration_ms", "endpoint", "schema_version", "instance",
+        "timestamp",
+        "session_id",
+        "request",
+        "response",
+        "status",
+        "stream",
+        "complete",
+        "error",
+        "duration_ms",
+        "endpoint",
+        "schema_version",
+        "instance",
     }
     assert record["request"] == json.loads(raw_body)
     assert record["response"] == COMPLETION
@@ -90,8 +100,15 @@ def test_hop_by_hop_and_host_headers_are_not_forwarded(client, upstream):
         },
     )
     sent = {k.lower(): v for k, v in upstream.calls[0].request.headers.items()}
-    for name in ("connection", "x-private-hop", "keep-alive", "te", "proxy-authorization",
-                 "upgrade", "host"):
+    for name in (
+        "connection",
+        "x-private-hop",
+        "keep-alive",
+        "te",
+        "proxy-authorization",
+        "upgrade",
+        "host",
+    ):
         assert name not in sent
     assert sent["openai-organization"] == "org-1"
     assert sent["x-custom"] == "kept"
@@ -214,8 +231,9 @@ def test_stream_is_relayed_and_rebuilt(client, upstream, log_root):
 
 
 @pytest.mark.parametrize("cut", [False, True], ids=["whole", "without-done"])
-def test_a_stream_is_rebuilt_and_judged_once_for_its_one_record(client, upstream, log_root,
-                                                                 monkeypatch, cut):
+def test_a_stream_is_rebuilt_and_judged_once_for_its_one_record(
+    client, upstream, log_root, monkeypatch, cut
+):
     from albicilla.apis.chat import ChatStream
 
     calls = {"response": 0, "outcome": 0}

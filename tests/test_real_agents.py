@@ -71,8 +71,10 @@ def agent(name: str) -> Path:
             if shutil.which("node") is None:
                 missing(f"{name} is installed at {path} but node is not on PATH")
             return path
-    missing(f"{name} is not installed: run .ci/install-agents, or set {AGENTS_ENV} to a "
-            f"directory holding node_modules/.bin/{name}")
+    missing(
+        f"{name} is not installed: run .ci/install-agents, or set {AGENTS_ENV} to a "
+        f"directory holding node_modules/.bin/{name}"
+    )
 
 
 @dataclass
@@ -106,9 +108,12 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("agents")
     log_root = tmp / "logs"
-    with serving() as model, fake_gemini.serving() as gemini, watched_server() as sink, gunicorn(
-        model.url, log_root, tmp, workers=2, PROXY_GEMINI_ENDPOINT=gemini.url
-    ) as proxy:
+    with (
+        serving() as model,
+        fake_gemini.serving() as gemini,
+        watched_server() as sink,
+        gunicorn(model.url, log_root, tmp, workers=2, PROXY_GEMINI_ENDPOINT=gemini.url) as proxy,
+    ):
         yield Stack(model, gemini, sink, proxy, log_root, tmp)
     if capture := os.environ.get(CAPTURE_ENV):  # refresh tests/fixtures/real_agents with these
         shutil.copytree(log_root, capture, dirs_exist_ok=True)
@@ -118,8 +123,14 @@ def agent_env(stack: Stack, home: Path, **extra: str) -> dict[str, str]:
     """A clean environment: nothing of this machine's config, every proxy pointing at the sink."""
     home.mkdir(parents=True)
     sink = f"http://127.0.0.1:{stack.sink.port}"
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
-           "TMPDIR": str(home), "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1"}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "TMPDIR": str(home),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1",
+    }
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         env[name] = env[name.lower()] = sink
     return env | extra
@@ -131,18 +142,21 @@ def session_of(seen: dict[str, Any]) -> str:
     headers = {k.lower(): v for k, v in seen["headers"].items()}
     if "x-goog-api-key" in headers:
         return headers.get("x-session-id") or (
-            "key-" + hashlib.sha256(headers["x-goog-api-key"].encode()).hexdigest()[:16])
+            "key-" + hashlib.sha256(headers["x-goog-api-key"].encode()).hexdigest()[:16]
+        )
     return headers.get("x-claude-code-session-id") or seen["body"]["prompt_cache_key"]
 
 
-def run_agent(stack: Stack, command: list[str], env: dict[str, str], stdin: str, cwd: Path,
-              endpoint: str) -> Run:
+def run_agent(
+    stack: Stack, command: list[str], env: dict[str, str], stdin: str, cwd: Path, endpoint: str
+) -> Run:
     """Run an agent to its end; collect what the fake model saw and its session's records."""
     model = stack.gemini if endpoint == GEMINI else stack.model
     before = len(model.log)
     cwd.mkdir(exist_ok=True)
-    done = subprocess.run(command, input=stdin, capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=RUN_TIMEOUT)
+    done = subprocess.run(
+        command, input=stdin, capture_output=True, text=True, cwd=cwd, env=env, timeout=RUN_TIMEOUT
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     seen = [e for e in model.log[before:] if e["path"].startswith(endpoint)]
     assert seen, f"the fake model saw no {endpoint} request; agent stderr: {done.stderr[-2000:]}"
@@ -153,25 +167,50 @@ def run_agent(stack: Stack, command: list[str], env: dict[str, str], stdin: str,
         if any(r["session_id"] == session for r in lines):
             files.append(path)
             records += lines
-    return Run(stack, session, done.stdout, seen, files, records, Path(command[0]), env, cwd,
-               endpoint)
+    return Run(
+        stack, session, done.stdout, seen, files, records, Path(command[0]), env, cwd, endpoint
+    )
 
 
 def run_claude(stack: Stack, tag: str) -> Run:
     """`claude -p` in stream-json mode: the main loop, plus a title call asked on stdin."""
     exe = agent("claude")
     home = stack.tmp / f"claude-home-{tag}"
-    env = agent_env(stack, home, ANTHROPIC_BASE_URL=stack.proxy.url,
-                    ANTHROPIC_API_KEY=CLAUDE_KEY, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
-                    DISABLE_AUTOUPDATER="1", DISABLE_TELEMETRY="1", DISABLE_ERROR_REPORTING="1")
-    lines = [{"type": "user", "message": {"role": "user", "content": PROMPT}},
-             {"type": "control_request", "request_id": "title-1", "request": {
-                 "subtype": "generate_session_title", "description": PROMPT, "persist": False}}]
-    command = [str(exe), "-p", "--input-format", "stream-json", "--output-format", "stream-json",
-               "--verbose", "--allowedTools", "Bash"]
+    env = agent_env(
+        stack,
+        home,
+        ANTHROPIC_BASE_URL=stack.proxy.url,
+        ANTHROPIC_API_KEY=CLAUDE_KEY,
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+        DISABLE_AUTOUPDATER="1",
+        DISABLE_TELEMETRY="1",
+        DISABLE_ERROR_REPORTING="1",
+    )
+    lines = [
+        {"type": "user", "message": {"role": "user", "content": PROMPT}},
+        {
+            "type": "control_request",
+            "request_id": "title-1",
+            "request": {
+                "subtype": "generate_session_title",
+                "description": PROMPT,
+                "persist": False,
+            },
+        },
+    ]
+    command = [
+        str(exe),
+        "-p",
+        "--input-format",
+        "stream-json",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--allowedTools",
+        "Bash",
+    ]
     stdin = "".join(json.dumps(line) + "\n" for line in lines)
-    return run_agent(stack, command, env, stdin, stack.tmp / f"claude-work-{tag}",
-                     "/v1/messages")
+    return run_agent(stack, command, env, stdin, stack.tmp / f"claude-work-{tag}", "/v1/messages")
 
 
 def run_codex(stack: Stack, model: str | None, tag: str) -> Run:
@@ -181,10 +220,18 @@ def run_codex(stack: Stack, model: str | None, tag: str) -> Run:
     name = f"{model or 'default'}-{tag}"
     home = stack.tmp / f"codex-home-{name}"
     env = agent_env(stack, home, CODEX_HOME=str(home), FAKE_KEY=CODEX_KEY)
-    (home / "config.toml").write_text(CODEX_CONFIG.format(
-        model=f'model = "{model}"' if model else "", url=stack.proxy.url))
-    command = [str(exe), "exec", "--json", "--skip-git-repo-check", "--sandbox",
-               "danger-full-access", PROMPT]
+    (home / "config.toml").write_text(
+        CODEX_CONFIG.format(model=f'model = "{model}"' if model else "", url=stack.proxy.url)
+    )
+    command = [
+        str(exe),
+        "exec",
+        "--json",
+        "--skip-git-repo-check",
+        "--sandbox",
+        "danger-full-access",
+        PROMPT,
+    ]
     return run_agent(stack, command, env, "", stack.tmp / f"codex-work-{name}", "/v1/responses")
 
 
@@ -194,28 +241,42 @@ def run_gemini(stack: Stack, tag: str, session: str | None) -> Run:
     exe = agent("gemini")
     home = stack.tmp / f"gemini-home-{tag}"
     extra = {"GEMINI_CLI_CUSTOM_HEADERS": f"X-Session-Id: {session}"} if session else {}
-    env = agent_env(stack, home, GOOGLE_GEMINI_BASE_URL=stack.proxy.url, GEMINI_API_KEY=GEMINI_KEY,
-                    **extra)
+    env = agent_env(
+        stack, home, GOOGLE_GEMINI_BASE_URL=stack.proxy.url, GEMINI_API_KEY=GEMINI_KEY, **extra
+    )
     (home / ".gemini").mkdir()
     (home / ".gemini" / "settings.json").write_text(json.dumps(GEMINI_SETTINGS))
     command = [str(exe), "-p", PROMPT, "--yolo"]
     return run_agent(stack, command, env, "", stack.tmp / f"gemini-work-{tag}", GEMINI)
 
 
-RUNNERS = {"claude": lambda stack: run_claude(stack, "main"),
-           "codex": lambda stack: run_codex(stack, None, "main"),
-           "codex-gpt-5.1-codex": lambda stack: run_codex(stack, "gpt-5.1-codex", "main"),
-           "gemini": lambda stack: run_gemini(stack, "main", "gem-session-main"),
-           "gemini-keyed": lambda stack: run_gemini(stack, "keyed", None)}
-RESUMED = {"claude-resumed": lambda stack: run_claude(stack, "resumed"),
-           "codex-resumed": lambda stack: run_codex(stack, None, "resumed"),
-           "gemini-resumed": lambda stack: run_gemini(stack, "resumed", "gem-session-resumed")}
+RUNNERS = {
+    "claude": lambda stack: run_claude(stack, "main"),
+    "codex": lambda stack: run_codex(stack, None, "main"),
+    "codex-gpt-5.1-codex": lambda stack: run_codex(stack, "gpt-5.1-codex", "main"),
+    "gemini": lambda stack: run_gemini(stack, "main", "gem-session-main"),
+    "gemini-keyed": lambda stack: run_gemini(stack, "keyed", None),
+}
+RESUMED = {
+    "claude-resumed": lambda stack: run_claude(stack, "resumed"),
+    "codex-resumed": lambda stack: run_codex(stack, None, "resumed"),
+    "gemini-resumed": lambda stack: run_gemini(stack, "resumed", "gem-session-resumed"),
+}
 SECOND_PROMPT = "now say bye"
 RESUME_ARGS = {  # a second prompt in the same session
     "/v1/messages": ["-p", "--continue", SECOND_PROMPT, "--allowedTools", "Bash"],
-    "/v1/responses": ["exec", "--json", "--skip-git-repo-check", "--sandbox",
-                      "danger-full-access", "resume", "--last", SECOND_PROMPT],
-    GEMINI: ["-p", SECOND_PROMPT, "--resume", "latest", "--yolo"]}
+    "/v1/responses": [
+        "exec",
+        "--json",
+        "--skip-git-repo-check",
+        "--sandbox",
+        "danger-full-access",
+        "resume",
+        "--last",
+        SECOND_PROMPT,
+    ],
+    GEMINI: ["-p", SECOND_PROMPT, "--resume", "latest", "--yolo"],
+}
 
 
 def agent_run(request: pytest.FixtureRequest, name: str) -> Run:
@@ -292,8 +353,9 @@ def test_gemini_cli_runs_its_tool_and_finishes_through_the_proxy(gemini: Run) ->
 def test_gemini_cli_session_header_reaches_every_call_or_the_key_names_the_session(
     gemini: Run,
 ) -> None:
-    named = [{k.lower(): v for k, v in e["headers"].items()}.get("x-session-id")
-             for e in gemini.seen]
+    named = [
+        {k.lower(): v for k, v in e["headers"].items()}.get("x-session-id") for e in gemini.seen
+    ]
     if gemini.env.get("GEMINI_CLI_CUSTOM_HEADERS"):
         assert named == ["gem-session-main"] * len(gemini.seen), "side calls included"
     else:
@@ -358,8 +420,11 @@ def test_the_agents_reach_nothing_but_the_proxy(run: Run) -> None:
     assert (run.stack.sink.connections, run.stack.sink.received[:300]) == (0, b"")
     # Every call the proxy logged reached a fake model: none went anywhere else.
     logged = sum(len(p.read_text().splitlines()) for p in run.stack.log_root.rglob("*.jsonl"))
-    calls = [e for e in run.stack.model.log if e["method"] == "POST"
-             and e["path"].split("?")[0].endswith(("/messages", "/responses"))]
+    calls = [
+        e
+        for e in run.stack.model.log
+        if e["method"] == "POST" and e["path"].split("?")[0].endswith(("/messages", "/responses"))
+    ]
     assert logged == len(calls) + len(run.stack.gemini.log)
 
 
@@ -369,8 +434,19 @@ def test_the_converter_turns_an_agent_session_into_its_tool_call_conversation(
 ) -> None:
     out = tmp_path / "out"
     done = subprocess.run(
-        [str(BIN / "albicilla-conv"), "--logs", str(run.stack.log_root), "--output", str(out),
-         "--format", fmt], capture_output=True, text=True, timeout=120)
+        [
+            str(BIN / "albicilla-conv"),
+            "--logs",
+            str(run.stack.log_root),
+            "--output",
+            str(out),
+            "--format",
+            fmt,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     (path,) = run.files
     lines = (out / path.parent.name / path.name).read_text().splitlines()
@@ -387,8 +463,11 @@ def test_the_converter_turns_an_agent_session_into_its_tool_call_conversation(
 def is_router_line(messages: list[dict[str, Any]]) -> bool:
     """A conversation ending in the router's JSON answer (Gemini CLI's side call)."""
     content = messages[-1].get("content")
-    return isinstance(content, str) and content.startswith("{") and (
-        "complexity_score" in json.loads(content))
+    return (
+        isinstance(content, str)
+        and content.startswith("{")
+        and ("complexity_score" in json.loads(content))
+    )
 
 
 @pytest.mark.parametrize("name", list(RESUMED))
@@ -396,8 +475,14 @@ def test_a_resumed_agent_session_appends_to_its_own_file(
     name: str, request: pytest.FixtureRequest
 ) -> None:
     first = agent_run(request, name)
-    again = run_agent(first.stack, [str(first.exe), *RESUME_ARGS[first.endpoint]], first.env, "",
-                      first.cwd, first.endpoint)
+    again = run_agent(
+        first.stack,
+        [str(first.exe), *RESUME_ARGS[first.endpoint]],
+        first.env,
+        "",
+        first.cwd,
+        first.endpoint,
+    )
     assert again.session == first.session
     assert again.files == first.files
     assert len(again.records) == len(first.records) + len(again.seen)
@@ -415,9 +500,21 @@ def assert_resumed_gemini_folds(again: Run) -> None:
         out = again.stack.tmp / f"resumed-{fmt}"
         report = out.with_suffix(".report.json")
         done = subprocess.run(
-            [str(BIN / "albicilla-conv"), "--logs", str(again.stack.log_root), "--output",
-             str(out), "--format", fmt, "--report", str(report)],
-            capture_output=True, text=True, timeout=120)
+            [
+                str(BIN / "albicilla-conv"),
+                "--logs",
+                str(again.stack.log_root),
+                "--output",
+                str(out),
+                "--format",
+                fmt,
+                "--report",
+                str(report),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         (path,) = again.files
         lines = (out / path.parent.name / path.name).read_text().splitlines()
@@ -432,4 +529,3 @@ def assert_resumed_gemini_folds(again: Run) -> None:
         assert len(routers) == 2, "one router call per prompt"
         counts = json.loads(report.read_text())["records"]
         assert counts["dropped_items"].get("repeated tool result", 0) >= 1
-

@@ -41,8 +41,23 @@ def test_plain_ids_are_used_as_they_are(plain):
 
 @pytest.mark.parametrize(
     "session_id",
-    ["../etc/passwd", "/abs/path", ".", "..", "a b", "héllo", "x" * 400, "a\x00b", "ａｂｃ",
-     "-leading", ".hidden", "back\\slash", "\u202eevil", "", "x" * 129],
+    [
+        "../etc/passwd",
+        "/abs/path",
+        ".",
+        "..",
+        "a b",
+        "héllo",
+        "x" * 400,
+        "a\x00b",
+        "ａｂｃ",
+        "-leading",
+        ".hidden",
+        "back\\slash",
+        "\u202eevil",
+        "",
+        "x" * 129,
+    ],
 )
 def test_other_ids_become_a_slug_plus_hash(session_id):
     name = session_file_name(session_id)
@@ -60,8 +75,21 @@ def test_ids_shaped_like_hashed_names_cannot_collide():
 
 
 def test_distinct_ids_get_distinct_names():
-    ids = ["a/b", "a b", "a-b", "a_b", "A/B", "../a", "a/../b", "ａ", "a", ".", "..", "x" * 400,
-           "x" * 401]
+    ids = [
+        "a/b",
+        "a b",
+        "a-b",
+        "a_b",
+        "A/B",
+        "../a",
+        "a/../b",
+        "ａ",
+        "a",
+        ".",
+        "..",
+        "x" * 400,
+        "x" * 401,
+    ]
     names = [session_file_name(i) for i in ids]
     assert len(set(names)) == len(ids)
 
@@ -75,5 +103,6 @@ def test_uuid_session_ids_of_claude_code_and_codex_name_their_files_as_they_are(
     assert name.startswith("6431f560-5c39-4fd1-a94a_-") and len(name) == len(crafted) + 13
     # Upper-case hex is not the shape of a hashed name at all: plain, as it always was.
     assert session_file_name("6431F560-5C39-4FD1-A94A-1114C2EE92E8") == (
-        "6431F560-5C39-4FD1-A94A-1114C2EE92E8")
+        "6431F560-5C39-4FD1-A94A-1114C2EE92E8"
+    )
     assert session_file_name("a-b-0123456789ab") != "a-b-0123456789ab"

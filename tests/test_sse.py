@@ -32,8 +32,9 @@ class Recorder(SSEDecoder):
 
     def __init__(self, max_bytes: int = MAX_EVENT_BYTES) -> None:
         self.seen: list[tuple[str, ...]] = []
-        super().__init__(lambda event, data: self.seen.append(("event", event, data)),
-                         max_bytes=max_bytes)
+        super().__init__(
+            lambda event, data: self.seen.append(("event", event, data)), max_bytes=max_bytes
+        )
 
     def note(self, note: str) -> None:
         self.seen.append(("note", note))
@@ -67,23 +68,46 @@ def content(rebuilder: StreamRebuilder) -> str | None:
 # 1. The decoder on its own
 
 CASES = [
-    pytest.param([b"data: a\n\ndata: b\r\n\r\ndata: c\r\rdata: [DONE]\n\n"],
-                 [("event", "", "a"), ("event", "", "b"), ("event", "", "c")], id="eols"),
-    pytest.param([b"data: a\r", b"\n", b"\r", b"\ndata: b\r", b"\r"],
-                 [("event", "", "a"), ("event", "", "b"), ("note", NO_DONE)], id="crlf-cut"),
-    pytest.param([b": keep-alive\n\ndata:x\ndata\ndata:  y\n\n"],
-                 [("event", "", "x\n\n y"), ("note", NO_DONE)], id="multi-line-data"),
-    pytest.param([b"event: error\ndata: e\n\ndata: f\n\nevent: ping\n\ndata: g\n\n"],
-                 [("event", "error", "e"), ("event", "", "f"), ("event", "", "g"),
-                  ("note", NO_DONE)], id="event-field-lasts-one-event"),
-    pytest.param([b"\xef", b"\xbb\xbfdata: a\n\n\xef\xbb\xbfdata: b\n\n"],
-                 [("event", "", "a"), ("note", NO_DONE)], id="bom-only-at-start"),
-    pytest.param([b"\ndata: \xf0\x9f", b"\xa6\x85 \xff\n\n"],
-                 [("event", "", "\U0001f985 \ufffd"), ("note", NO_DONE)], id="utf8"),
-    pytest.param([b"data: a\n\ndata: [DONE] or not\n\ndata: b\n\n"], [("event", "", "a")],
-                 id="done-stops-decoding"),
-    pytest.param([b"data: a\n\ndata: b"], [("event", "", "a"), ("event", "", "b"),
-                                           ("note", NO_DONE)], id="cut-off-event-counts"),
+    pytest.param(
+        [b"data: a\n\ndata: b\r\n\r\ndata: c\r\rdata: [DONE]\n\n"],
+        [("event", "", "a"), ("event", "", "b"), ("event", "", "c")],
+        id="eols",
+    ),
+    pytest.param(
+        [b"data: a\r", b"\n", b"\r", b"\ndata: b\r", b"\r"],
+        [("event", "", "a"), ("event", "", "b"), ("note", NO_DONE)],
+        id="crlf-cut",
+    ),
+    pytest.param(
+        [b": keep-alive\n\ndata:x\ndata\ndata:  y\n\n"],
+        [("event", "", "x\n\n y"), ("note", NO_DONE)],
+        id="multi-line-data",
+    ),
+    pytest.param(
+        [b"event: error\ndata: e\n\ndata: f\n\nevent: ping\n\ndata: g\n\n"],
+        [("event", "error", "e"), ("event", "", "f"), ("event", "", "g"), ("note", NO_DONE)],
+        id="event-field-lasts-one-event",
+    ),
+    pytest.param(
+        [b"\xef", b"\xbb\xbfdata: a\n\n\xef\xbb\xbfdata: b\n\n"],
+        [("event", "", "a"), ("note", NO_DONE)],
+        id="bom-only-at-start",
+    ),
+    pytest.param(
+        [b"\ndata: \xf0\x9f", b"\xa6\x85 \xff\n\n"],
+        [("event", "", "\U0001f985 \ufffd"), ("note", NO_DONE)],
+        id="utf8",
+    ),
+    pytest.param(
+        [b"data: a\n\ndata: [DONE] or not\n\ndata: b\n\n"],
+        [("event", "", "a")],
+        id="done-stops-decoding",
+    ),
+    pytest.param(
+        [b"data: a\n\ndata: b"],
+        [("event", "", "a"), ("event", "", "b"), ("note", NO_DONE)],
+        id="cut-off-event-counts",
+    ),
     pytest.param([], [("note", NO_DONE)], id="empty"),
 ]
 
@@ -142,8 +166,24 @@ def reference(body: bytes, max_bytes: int, line_cost: int = 64) -> list[tuple[st
     return [*seen, ("note", NO_DONE)]
 
 
-PIECES = st.sampled_from([b"data:", b"data: ", b"event: error", b":", b"x", b"yyyyyyy", BOM,
-                          b"\r", b"\n", b"\r\n", b"\n\n", b"[DONE]", b"\xff", "é".encode()])
+PIECES = st.sampled_from(
+    [
+        b"data:",
+        b"data: ",
+        b"event: error",
+        b":",
+        b"x",
+        b"yyyyyyy",
+        BOM,
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"\n\n",
+        b"[DONE]",
+        b"\xff",
+        "é".encode(),
+    ]
+)
 
 
 @st.composite
@@ -270,9 +310,7 @@ def test_accumulators_hold_a_decoder_instead_of_extending_it(stream):
     assert not set(vars(accumulator)) & set(vars(accumulator._sse)) - {"note"}
 
 
-@pytest.mark.parametrize(
-    "module", [albicilla.apis.sse, albicilla.apis.chat_stream]
-)
+@pytest.mark.parametrize("module", [albicilla.apis.sse, albicilla.apis.chat_stream])
 def test_modules_import_only_the_standard_library_and_each_other(module):
     imported = set()
     for node in ast.walk(ast.parse(Path(module.__file__).read_text())):
@@ -303,8 +341,25 @@ def _decoded(data: str) -> tuple[str, object]:
 
 @pytest.mark.parametrize(
     "data",
-    ['{"a":1}', ' {"a":1}', '{"a":1} ', '{"a":1}\t', '{"a":1}{"b":2}', '{"a":1} x', "", " ",
-     "NaN", '{"x":Infinity}', "[1,-Infinity]", "[DONE]", "{", '"text"', "12", "1 2", "\ufeff{}"],
+    [
+        '{"a":1}',
+        ' {"a":1}',
+        '{"a":1} ',
+        '{"a":1}\t',
+        '{"a":1}{"b":2}',
+        '{"a":1} x',
+        "",
+        " ",
+        "NaN",
+        '{"x":Infinity}',
+        "[1,-Infinity]",
+        "[DONE]",
+        "{",
+        '"text"',
+        "12",
+        "1 2",
+        "\ufeff{}",
+    ],
 )
 def test_parse_data_reads_what_decode_reads(data: str) -> None:
     try:

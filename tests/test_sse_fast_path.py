@@ -29,8 +29,9 @@ class Recorder(SSEDecoder):
     def __init__(self, max_bytes: int = 8 * 1024 * 1024) -> None:
         self.seen: list[tuple[str, ...]] = []
         self.batches: list[int] = []
-        super().__init__(lambda event, data: self.seen.append(("event", event, data)),
-                         max_bytes=max_bytes)
+        super().__init__(
+            lambda event, data: self.seen.append(("event", event, data)), max_bytes=max_bytes
+        )
         plain = self.on_events
 
         def batch(names, datas):  # type: ignore[no-untyped-def]
@@ -75,19 +76,22 @@ def test_named_events_are_read_in_one_batch_with_their_names() -> None:
     assert fast.seen[:2] == [("event", "one", "1"), ("event", "two", "2")]
 
 
-@pytest.mark.parametrize("body", [
-    b"data: 1\n\nevent: two\ndata: 2\n\n",  # named and unnamed mixed
-    b"event: one\ndata: 1\n\ndata: 2\n\n",
-    b"data: 1\ndata: 2\n\ndata: 3\n\n",  # two data lines
-    b"event: one\ndata: 1\ndata: 2\n\nevent: two\n\nevent: three\ndata: 3\n\n",
-    b": keep-alive\n\ndata: 1\n\n",
-    b"data: 1\n\nid: 7\ndata: 2\n\n",
-    b"data: 1\n\n\ndata: 2\n\n",  # an extra blank line
-    b"\xef\xbb\xbfdata: 1\n\ndata: 2\n\n",  # a byte order mark at the start
-    b"data:1\n\ndata: 2\n\n",
-    b"data: 1\r\n\r\ndata: 2\n\n",
-    b"data: bad \xff byte\n\ndata: 2\n\n",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"data: 1\n\nevent: two\ndata: 2\n\n",  # named and unnamed mixed
+        b"event: one\ndata: 1\n\ndata: 2\n\n",
+        b"data: 1\ndata: 2\n\ndata: 3\n\n",  # two data lines
+        b"event: one\ndata: 1\ndata: 2\n\nevent: two\n\nevent: three\ndata: 3\n\n",
+        b": keep-alive\n\ndata: 1\n\n",
+        b"data: 1\n\nid: 7\ndata: 2\n\n",
+        b"data: 1\n\n\ndata: 2\n\n",  # an extra blank line
+        b"\xef\xbb\xbfdata: 1\n\ndata: 2\n\n",  # a byte order mark at the start
+        b"data:1\n\ndata: 2\n\n",
+        b"data: 1\r\n\r\ndata: 2\n\n",
+        b"data: bad \xff byte\n\ndata: 2\n\n",
+    ],
+)
 def test_chunks_not_of_the_usual_form_give_the_same_events(body: bytes) -> None:
     assert run([body]).seen == run(bytewise(body)).seen
 
@@ -109,8 +113,11 @@ def test_an_event_split_at_its_blank_line(cut: int) -> None:
 
 def test_the_rest_after_the_last_whole_event_waits_for_the_next_chunk() -> None:
     fast = run([data(1) + b"event: x\nda", b"ta: 2\n\n"])
-    assert fast.seen == [("event", "", "1"), ("event", "x", "2"),
-                         ("note", "stream ended without [DONE]")]
+    assert fast.seen == [
+        ("event", "", "1"),
+        ("event", "x", "2"),
+        ("note", "stream ended without [DONE]"),
+    ]
 
 
 def test_an_oversized_event_in_a_chunk_is_dropped_as_line_by_line() -> None:
@@ -136,9 +143,15 @@ def test_done_only_inside_a_value_does_not_end_the_stream() -> None:
 
 
 def chat_chunk(content: object, index: int = 0, **extra: object) -> dict:
-    return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-            "choices": [{"index": index, "delta": {"content": content}, "finish_reason": None,
-                         **extra}]}
+    return {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {"index": index, "delta": {"content": content}, "finish_reason": None, **extra}
+        ],
+    }
 
 
 def same_as_bytewise(make, body: bytes):  # type: ignore[no-untyped-def]
@@ -154,10 +167,18 @@ def same_as_bytewise(make, body: bytes):  # type: ignore[no-untyped-def]
 
 
 def test_chat_batch_with_an_unparsable_event_in_the_middle() -> None:
-    body = (data(chat_chunk("a")) + b"data: {not json\n\n" + data(chat_chunk("b"))
-            + data(chat_chunk("c", index=1)) + data(chat_chunk(None)) + b"data: [1]\n\n"
-            + data(chat_chunk("d", logprobs={"content": [{"token": "d"}]}))
-            + data({"error": {"message": "boom"}}) + data(chat_chunk("e")) + b"data: [DONE]\n\n")
+    body = (
+        data(chat_chunk("a"))
+        + b"data: {not json\n\n"
+        + data(chat_chunk("b"))
+        + data(chat_chunk("c", index=1))
+        + data(chat_chunk(None))
+        + b"data: [1]\n\n"
+        + data(chat_chunk("d", logprobs={"content": [{"token": "d"}]}))
+        + data({"error": {"message": "boom"}})
+        + data(chat_chunk("e"))
+        + b"data: [DONE]\n\n"
+    )
     stream = same_as_bytewise(ChatStream, body)
     assert stream.notes[0].startswith("unparsable event")
     assert stream.response()["choices"][0]["message"]["content"] == "abde"
@@ -167,31 +188,31 @@ def test_messages_batch_keeps_notes_in_order() -> None:
     def event(name: str, obj: dict) -> bytes:
         return b"event: " + name.encode() + b"\n" + data({"type": name, **obj})
 
-    body = (event("content_block_delta", {"index": 0, "delta": {"type": "text_delta",
-                                                                  "text": "early"}})
-            + event("message_start", {"message": {"id": "m", "content": [], "usage": {}}})
-            + event("content_block_start", {"index": 0, "content_block": {"type": "text",
-                                                                           "text": ""}})
-            + event("content_block_start", {"index": 1, "content_block": {"type": "thinking",
-                                                                           "thinking": ""}})
-            + event("content_block_start", {"index": 2, "content_block": {"type": "text"}})
-            + event("content_block_delta", {"index": 2, "delta": {"type": "citations_delta",
-                                                                  "citation": {"n": 1}}})
-            + event("content_block_delta", {"index": 2, "delta": {"type": "text_delta",
-                                                                  "text": 5}})
-            + event("content_block_delta", {"index": 0, "delta": {"type": "text_delta",
-                                                                  "text": "a"}})
-            + b"event: content_block_delta\ndata: {oops\n\n"
-            + event("content_block_delta", {"index": 1, "delta": {"type": "text_delta",
-                                                                  "text": "x"}})
-            + event("content_block_delta", {"index": 7, "delta": {"type": "text_delta",
-                                                                  "text": "y"}})
-            + event("content_block_delta", {"index": True, "delta": {"type": "text_delta",
-                                                                     "text": "z"}})
-            + event("content_block_delta", {"index": 0, "delta": {"type": "text_delta",
-                                                                  "text": "b"}})
-            + b"event: content_block_delta\ndata: {\"type\":\"ping\"}\n\n"
-            + event("message_stop", {}))
+    body = (
+        event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "early"}})
+        + event("message_start", {"message": {"id": "m", "content": [], "usage": {}}})
+        + event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+        + event(
+            "content_block_start",
+            {"index": 1, "content_block": {"type": "thinking", "thinking": ""}},
+        )
+        + event("content_block_start", {"index": 2, "content_block": {"type": "text"}})
+        + event(
+            "content_block_delta",
+            {"index": 2, "delta": {"type": "citations_delta", "citation": {"n": 1}}},
+        )
+        + event("content_block_delta", {"index": 2, "delta": {"type": "text_delta", "text": 5}})
+        + event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "a"}})
+        + b"event: content_block_delta\ndata: {oops\n\n"
+        + event("content_block_delta", {"index": 1, "delta": {"type": "text_delta", "text": "x"}})
+        + event("content_block_delta", {"index": 7, "delta": {"type": "text_delta", "text": "y"}})
+        + event(
+            "content_block_delta", {"index": True, "delta": {"type": "text_delta", "text": "z"}}
+        )
+        + event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "b"}})
+        + b'event: content_block_delta\ndata: {"type":"ping"}\n\n'
+        + event("message_stop", {})
+    )
     stream = same_as_bytewise(MessagesStream, body)
     assert len(stream.notes) >= 5
     assert stream.response()["content"][0]["text"] == "ab"
@@ -199,25 +220,34 @@ def test_messages_batch_keeps_notes_in_order() -> None:
 
 def test_responses_batch_keeps_sequence_notes_and_text() -> None:
     def event(kind: str, seq: int, **obj: object) -> bytes:
-        return (b"event: " + kind.encode() + b"\n"
-                + data({"type": kind, "sequence_number": seq, **obj}))
+        return (
+            b"event: " + kind.encode() + b"\n" + data({"type": kind, "sequence_number": seq, **obj})
+        )
 
     delta = "response.output_text.delta"
-    body = (event(delta, 0, output_index=0, content_index=0, delta="early")
-            + event("response.created", 1, response={"id": "r", "output": []})
-            + event("response.output_item.added", 2, output_index=0,
-                    item={"type": "message", "id": "i", "content": []})
-            + event(delta, 3, output_index=0, content_index=0, delta="a")
-            + event(delta, 4, output_index=0, content_index=0, delta="b")
-            + event(delta, 4, output_index=0, content_index=0, delta="c")
-            + event(delta, 5, output_index=0.0, content_index=0, delta="float")
-            + event(delta, 5, output_index=0, content_index=False, delta="bool")
-            + b"event: " + delta.encode() + b"\ndata: {broken\n\n"
-            + event(delta, 6, output_index=0, content_index=True, delta="t")
-            + event(delta, 7, output_index=0, content_index=1, delta="d")
-            + event(delta, 8, item_id="i", content_index=0, delta="e")
-            + event(delta, 9, output_index=0, content_index=0, delta="f", error="x")
-            + event(delta, 2, output_index=0, content_index=0, delta="g"))
+    body = (
+        event(delta, 0, output_index=0, content_index=0, delta="early")
+        + event("response.created", 1, response={"id": "r", "output": []})
+        + event(
+            "response.output_item.added",
+            2,
+            output_index=0,
+            item={"type": "message", "id": "i", "content": []},
+        )
+        + event(delta, 3, output_index=0, content_index=0, delta="a")
+        + event(delta, 4, output_index=0, content_index=0, delta="b")
+        + event(delta, 4, output_index=0, content_index=0, delta="c")
+        + event(delta, 5, output_index=0.0, content_index=0, delta="float")
+        + event(delta, 5, output_index=0, content_index=False, delta="bool")
+        + b"event: "
+        + delta.encode()
+        + b"\ndata: {broken\n\n"
+        + event(delta, 6, output_index=0, content_index=True, delta="t")
+        + event(delta, 7, output_index=0, content_index=1, delta="d")
+        + event(delta, 8, item_id="i", content_index=0, delta="e")
+        + event(delta, 9, output_index=0, content_index=0, delta="f", error="x")
+        + event(delta, 2, output_index=0, content_index=0, delta="g")
+    )
     stream = same_as_bytewise(ResponsesStream, body)
     assert "sequence_number 4 after 4" in stream.notes
     assert "sequence_number 2 after 9" in stream.notes
@@ -238,51 +268,132 @@ def _named(name: str, obj: object) -> bytes:
 CHAT_EVENTS = st.one_of(
     st.builds(lambda i, t: data(chat_chunk(t, i)), INDEXES, TEXTS),
     st.builds(lambda t: data({"choices": [{"index": 0, "delta": {"content": t}}]}), TEXTS),
-    st.builds(lambda t: data({"id": "", "created": 0, "model": "m", "choices": [
-        {"index": 0, "delta": {"content": t, "role": "assistant"}}]}), TEXTS),
+    st.builds(
+        lambda t: data(
+            {
+                "id": "",
+                "created": 0,
+                "model": "m",
+                "choices": [{"index": 0, "delta": {"content": t, "role": "assistant"}}],
+            }
+        ),
+        TEXTS,
+    ),
     st.builds(lambda t: data(chat_chunk(t, finish_reason="stop")), TEXTS),
     st.builds(lambda t: data({**chat_chunk(t), "usage": {"n": 1}}), TEXTS),
-    st.just(b"data: {bad\n\n"), st.just(b"data: [DONE]\n\n"), st.just(data([1])),
-    st.just(b": ping\n\n"), st.just(b"data: 1\r\n\r\n"),
+    st.just(b"data: {bad\n\n"),
+    st.just(b"data: [DONE]\n\n"),
+    st.just(data([1])),
+    st.just(b": ping\n\n"),
+    st.just(b"data: 1\r\n\r\n"),
     st.just(data({"error": {"message": "e"}})),
 )
 MESSAGES_EVENTS = st.one_of(
-    st.builds(lambda i, t: _named("content_block_delta", {
-        "type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": t}}),
-        INDEXES, TEXTS),
-    st.builds(lambda i: _named("content_block_start", {
-        "type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}),
-        INDEXES),
-    st.builds(lambda i: _named("content_block_start", {
-        "type": "content_block_start", "index": i, "content_block": {"type": "thinking"}}),
-        INDEXES),
+    st.builds(
+        lambda i, t: _named(
+            "content_block_delta",
+            {"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": t}},
+        ),
+        INDEXES,
+        TEXTS,
+    ),
+    st.builds(
+        lambda i: _named(
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": i,
+                "content_block": {"type": "text", "text": ""},
+            },
+        ),
+        INDEXES,
+    ),
+    st.builds(
+        lambda i: _named(
+            "content_block_start",
+            {"type": "content_block_start", "index": i, "content_block": {"type": "thinking"}},
+        ),
+        INDEXES,
+    ),
     st.just(_named("message_start", {"type": "message_start", "message": {"id": "m"}})),
     st.just(_named("content_block_delta", {"type": "ping"})),
     st.just(b"event: content_block_delta\ndata: {bad\n\n"),
     st.just(_named("message_stop", {"type": "message_stop"})),
-    st.just(data({"type": "content_block_delta", "index": 0,
-                  "delta": {"type": "text_delta", "text": "unnamed"}})),
+    st.just(
+        data(
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": "unnamed"},
+            }
+        )
+    ),
 )
 RESPONSES_EVENTS = st.one_of(
-    st.builds(lambda i, j, t, n: _named("response.output_text.delta", {
-        "type": "response.output_text.delta", "sequence_number": n, "output_index": i,
-        "content_index": j, "delta": t}), INDEXES, INDEXES, TEXTS, st.integers(0, 5)),
-    st.builds(lambda i: _named("response.output_item.added", {
-        "type": "response.output_item.added", "output_index": i,
-        "item": {"type": "message", "id": "m", "content": []}}), INDEXES),
-    st.builds(lambda t: _named("response.output_text.done", {
-        "type": "response.output_text.done", "output_index": 0, "content_index": 0, "text": t}),
-        TEXTS),
-    st.just(_named("response.content_part.added", {
-        "type": "response.content_part.added", "output_index": 0, "content_index": 0,
-        "part": {"type": "output_text", "text": "p"}})),
-    st.just(_named("response.output_text.delta", {
-        "type": "response.output_text.delta", "item_id": "m", "content_index": 0,
-        "delta": "by id"})),
+    st.builds(
+        lambda i, j, t, n: _named(
+            "response.output_text.delta",
+            {
+                "type": "response.output_text.delta",
+                "sequence_number": n,
+                "output_index": i,
+                "content_index": j,
+                "delta": t,
+            },
+        ),
+        INDEXES,
+        INDEXES,
+        TEXTS,
+        st.integers(0, 5),
+    ),
+    st.builds(
+        lambda i: _named(
+            "response.output_item.added",
+            {
+                "type": "response.output_item.added",
+                "output_index": i,
+                "item": {"type": "message", "id": "m", "content": []},
+            },
+        ),
+        INDEXES,
+    ),
+    st.builds(
+        lambda t: _named(
+            "response.output_text.done",
+            {"type": "response.output_text.done", "output_index": 0, "content_index": 0, "text": t},
+        ),
+        TEXTS,
+    ),
+    st.just(
+        _named(
+            "response.content_part.added",
+            {
+                "type": "response.content_part.added",
+                "output_index": 0,
+                "content_index": 0,
+                "part": {"type": "output_text", "text": "p"},
+            },
+        )
+    ),
+    st.just(
+        _named(
+            "response.output_text.delta",
+            {
+                "type": "response.output_text.delta",
+                "item_id": "m",
+                "content_index": 0,
+                "delta": "by id",
+            },
+        )
+    ),
     st.just(_named("response.output_text.delta", {"type": "error", "message": "x"})),
     st.just(b"event: response.output_text.delta\ndata: {bad\n\n"),
-    st.just(_named("response.completed", {"type": "response.completed",
-                                          "response": {"id": "r", "output": []}})),
+    st.just(
+        _named(
+            "response.completed",
+            {"type": "response.completed", "response": {"id": "r", "output": []}},
+        )
+    ),
 )
 
 
@@ -336,15 +447,18 @@ def test_only_chunks_of_a_kibibyte_or_more_are_read_at_once() -> None:
         assert run([data("x" * 2000)]).batches == []
 
 
-@pytest.mark.parametrize(("whole", "expected"), [
-    (b"data: a\n\ndata:  b\n\ndata: \n\n", ([b"", b"", b""], [b"a", b" b", b""])),
-    (b"event: x\ndata: 1\n\nevent: \ndata: 2\n\n", ([b"x", b""], [b"1", b"2"])),
-    (b"data: a\ndata: b\n\n", None),
-    (b"data: a\n\nevent: x\ndata: b\n\n", None),
-    (b"event: x\ndata: 1\n\nevent: y\n\nevent: z\ndata: 2\ndata: 3\n\n", None),
-    (b"event: x\ndata: 1\n\ndata: 2\n\n", None),
-    (b"event: x\nid: 1\n\n", None),
-    (b": ping\n\n", None),
-])
+@pytest.mark.parametrize(
+    ("whole", "expected"),
+    [
+        (b"data: a\n\ndata:  b\n\ndata: \n\n", ([b"", b"", b""], [b"a", b" b", b""])),
+        (b"event: x\ndata: 1\n\nevent: \ndata: 2\n\n", ([b"x", b""], [b"1", b"2"])),
+        (b"data: a\ndata: b\n\n", None),
+        (b"data: a\n\nevent: x\ndata: b\n\n", None),
+        (b"event: x\ndata: 1\n\nevent: y\n\nevent: z\ndata: 2\ndata: 3\n\n", None),
+        (b"event: x\ndata: 1\n\ndata: 2\n\n", None),
+        (b"event: x\nid: 1\n\n", None),
+        (b": ping\n\n", None),
+    ],
+)
 def test_usual_events_takes_only_the_usual_form(whole: bytes, expected: object) -> None:
     assert usual_events(whole) == expected

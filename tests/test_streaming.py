@@ -60,94 +60,289 @@ NO_DONE = "stream ended without [DONE]"
 # 1. Decoding: (chunks as they arrive) -> (content of choice 0, done, error, note fragments)
 
 DECODER_CASES = [
-    pytest.param([b"data: " + A + b"\n\ndata: " + B + b"\n\ndata: [DONE]\n\n"],
-                 "AB", True, None, [], id="lf"),
-    pytest.param([b"data: " + A + b"\r\n\r\ndata: " + B + b"\r\n\r\ndata: [DONE]\r\n\r\n"],
-                 "AB", True, None, [], id="crlf"),
-    pytest.param([b"data: " + A + b"\r\rdata: " + B + b"\r\rdata: [DONE]\r\r"],
-                 "AB", True, None, [], id="cr-only"),
-    pytest.param([b"data: " + A + b"\r\n\r\ndata: " + B + b"\n\ndata: " + C
-                  + b"\r\rdata: [DONE]\n\r\n"],
-                 "ABC", True, None, [], id="mixed-eols"),
+    pytest.param(
+        [b"data: " + A + b"\n\ndata: " + B + b"\n\ndata: [DONE]\n\n"], "AB", True, None, [], id="lf"
+    ),
+    pytest.param(
+        [b"data: " + A + b"\r\n\r\ndata: " + B + b"\r\n\r\ndata: [DONE]\r\n\r\n"],
+        "AB",
+        True,
+        None,
+        [],
+        id="crlf",
+    ),
+    pytest.param(
+        [b"data: " + A + b"\r\rdata: " + B + b"\r\rdata: [DONE]\r\r"],
+        "AB",
+        True,
+        None,
+        [],
+        id="cr-only",
+    ),
+    pytest.param(
+        [b"data: " + A + b"\r\n\r\ndata: " + B + b"\n\ndata: " + C + b"\r\rdata: [DONE]\n\r\n"],
+        "ABC",
+        True,
+        None,
+        [],
+        id="mixed-eols",
+    ),
     # One event whose JSON spans two data lines, every CRLF cut between chunks: reading CR|LF
     # as two breaks would put a blank line inside the event and cut the JSON in half.
-    pytest.param([b'data: {"choices":[{"index":0,\r', b'\ndata: "delta":{"content":"A"}}]}\r',
-                  b"\n\r", b"\n", b"data: [DONE]\r\n\r\n"],
-                 "A", True, None, [], id="crlf-straddles-chunks"),
-    pytest.param([b'data: {"choices":[{"index":0,\r', b"", b"",
-                  b'\ndata: "delta":{"content":"A"}}]}\r\n\r', b"\n"],
-                 "A", False, None, [NO_DONE], id="crlf-straddles-empty-chunks"),
-    pytest.param([b"data: " + A + b"\r", b"\rdata: " + B + b"\r", b"\r"],
-                 "AB", False, None, [NO_DONE], id="cr-at-chunk-end-then-cr"),
+    pytest.param(
+        [
+            b'data: {"choices":[{"index":0,\r',
+            b'\ndata: "delta":{"content":"A"}}]}\r',
+            b"\n\r",
+            b"\n",
+            b"data: [DONE]\r\n\r\n",
+        ],
+        "A",
+        True,
+        None,
+        [],
+        id="crlf-straddles-chunks",
+    ),
+    pytest.param(
+        [
+            b'data: {"choices":[{"index":0,\r',
+            b"",
+            b"",
+            b'\ndata: "delta":{"content":"A"}}]}\r\n\r',
+            b"\n",
+        ],
+        "A",
+        False,
+        None,
+        [NO_DONE],
+        id="crlf-straddles-empty-chunks",
+    ),
+    pytest.param(
+        [b"data: " + A + b"\r", b"\rdata: " + B + b"\r", b"\r"],
+        "AB",
+        False,
+        None,
+        [NO_DONE],
+        id="cr-at-chunk-end-then-cr",
+    ),
     # LF then CR is two line breaks, not one.
-    pytest.param([b"data: " + A + b"\n\r", b"data: " + B + b"\n\r"],
-                 "AB", False, None, [NO_DONE], id="lf-cr-is-two-breaks"),
-    pytest.param([b": keep-alive\n\n", b":\n\n\n", b"data: " + A + b"\n",
-                  b": OPENROUTER PROCESSING\n", b"\n",
-                  b': data: {"choices":[{"index":0,"delta":{"content":"X"}}]}\n\n',
-                  b"data: [DONE]\n\n"],
-                 "A", True, None, [], id="comments-and-keepalives"),
-    pytest.param([b"data:" + A + b"\n\ndata:" + B + b"\n\ndata:[DONE]\n\n"],
-                 "AB", True, None, [], id="data-without-space"),
-    pytest.param([b'data: {"choices":\ndata: [{"index":0,\ndata:"delta":{"content":"A"}}]}\n\n'],
-                 "A", False, None, [NO_DONE], id="multi-line-data"),
-    pytest.param([b"id: 1\nretry: 3000\nevent: completion\nfoo: bar\ndata: " + A + b"\n\n",
-                  b"event: ping\n\n", b"id\n\n", b"retry: x\n\n", b"data: [DONE]\n\n"],
-                 "A", True, None, [], id="other-fields-ignored"),
-    pytest.param([b"Data: " + A + b"\n\n", b"data : " + B + b"\n\n", b"data: " + C + b"\n\n"],
-                 "C", False, None, [NO_DONE], id="field-names-are-exact"),
-    pytest.param([b"\xef\xbb\xbfdata: " + A + b"\n\ndata: [DONE]\n\n"],
-                 "A", True, None, [], id="utf8-bom-at-start"),
-    pytest.param([b"data: " + A + b"\n\ndata: [DONE]\n\ndata: {garbage\n\ndata: " + B + b"\n\n"],
-                 "A", True, None, [], id="done-then-trailing-garbage"),
-    pytest.param([b"data: " + A + b"\n\ndata: [DONE]\n\ndata: " + B, b"\n\n",
-                  b"data: " + C + b"\n\n"],
-                 "A", True, None, [], id="done-mid-chunk-then-more-chunks"),
-    pytest.param([b"data: " + A + b"\n\ndata: [DONE]"],
-                 "A", True, None, [], id="done-without-blank-line-at-eof"),
+    pytest.param(
+        [b"data: " + A + b"\n\r", b"data: " + B + b"\n\r"],
+        "AB",
+        False,
+        None,
+        [NO_DONE],
+        id="lf-cr-is-two-breaks",
+    ),
+    pytest.param(
+        [
+            b": keep-alive\n\n",
+            b":\n\n\n",
+            b"data: " + A + b"\n",
+            b": OPENROUTER PROCESSING\n",
+            b"\n",
+            b': data: {"choices":[{"index":0,"delta":{"content":"X"}}]}\n\n',
+            b"data: [DONE]\n\n",
+        ],
+        "A",
+        True,
+        None,
+        [],
+        id="comments-and-keepalives",
+    ),
+    pytest.param(
+        [b"data:" + A + b"\n\ndata:" + B + b"\n\ndata:[DONE]\n\n"],
+        "AB",
+        True,
+        None,
+        [],
+        id="data-without-space",
+    ),
+    pytest.param(
+        [b'data: {"choices":\ndata: [{"index":0,\ndata:"delta":{"content":"A"}}]}\n\n'],
+        "A",
+        False,
+        None,
+        [NO_DONE],
+        id="multi-line-data",
+    ),
+    pytest.param(
+        [
+            b"id: 1\nretry: 3000\nevent: completion\nfoo: bar\ndata: " + A + b"\n\n",
+            b"event: ping\n\n",
+            b"id\n\n",
+            b"retry: x\n\n",
+            b"data: [DONE]\n\n",
+        ],
+        "A",
+        True,
+        None,
+        [],
+        id="other-fields-ignored",
+    ),
+    pytest.param(
+        [b"Data: " + A + b"\n\n", b"data : " + B + b"\n\n", b"data: " + C + b"\n\n"],
+        "C",
+        False,
+        None,
+        [NO_DONE],
+        id="field-names-are-exact",
+    ),
+    pytest.param(
+        [b"\xef\xbb\xbfdata: " + A + b"\n\ndata: [DONE]\n\n"],
+        "A",
+        True,
+        None,
+        [],
+        id="utf8-bom-at-start",
+    ),
+    pytest.param(
+        [b"data: " + A + b"\n\ndata: [DONE]\n\ndata: {garbage\n\ndata: " + B + b"\n\n"],
+        "A",
+        True,
+        None,
+        [],
+        id="done-then-trailing-garbage",
+    ),
+    pytest.param(
+        [b"data: " + A + b"\n\ndata: [DONE]\n\ndata: " + B, b"\n\n", b"data: " + C + b"\n\n"],
+        "A",
+        True,
+        None,
+        [],
+        id="done-mid-chunk-then-more-chunks",
+    ),
+    pytest.param(
+        [b"data: " + A + b"\n\ndata: [DONE]"],
+        "A",
+        True,
+        None,
+        [],
+        id="done-without-blank-line-at-eof",
+    ),
     pytest.param([b"data: " + A + b"\n\n"], "A", False, None, [NO_DONE], id="no-done"),
-    pytest.param([b"data: " + A + b"\n\ndata: " + B + b"\n"],
-                 "AB", False, None, [NO_DONE], id="missing-final-blank-line"),
-    pytest.param([b"data: " + A + b"\n\ndata: " + B],
-                 "AB", False, None, [NO_DONE], id="missing-final-newline"),
-    pytest.param([b"", b"data: ", b"", A, b"", b"\n", b"", b"\n", b"", b"data: [DONE]\n\n", b""],
-                 "A", True, None, [], id="empty-chunks"),
-    pytest.param([b"data: " + A + b"\n\ndata: {not json\n\ndata: " + B + b"\n\ndata: [DONE]\n\n"],
-                 "AB", True, None, ["unparsable event: '{not json'"], id="unparsable-event"),
-    pytest.param([b"data: [1, 2]\n\ndata: " + A + b'\n\ndata: "text"\n\ndata: 42\n\n'
-                  b"data: null\n\ndata: true\n\ndata: [DONE]\n\n"],
-                 "A", True, None, ["array", "string", "number", "null", "boolean"],
-                 id="non-object-json"),
-    pytest.param([b"data: " + A + b"\n\n",
-                  b'data: {"error":{"message":"The server had an error","type":"server_error",'
-                  b'"param":null,"code":null}}\n\n', b"data: " + B + b"\n\n"],
-                 "AB", False,
-                 {"message": "The server had an error", "type": "server_error", "param": None,
-                  "code": None},
-                 ["error event: The server had an error", NO_DONE], id="error-event"),
-    pytest.param([b'event: error\ndata: {"message":"Overloaded","type":"overloaded_error"}\n\n'],
-                 None, False, {"message": "Overloaded", "type": "overloaded_error"},
-                 ["error event: Overloaded", NO_DONE], id="event-error-field"),
-    pytest.param([b'event: error\ndata: {"error":{"message":"bad key","code":401}}\n\n'],
-                 None, False, {"message": "bad key", "code": 401},
-                 ["error event: bad key", NO_DONE], id="event-error-with-error-key"),
+    pytest.param(
+        [b"data: " + A + b"\n\ndata: " + B + b"\n"],
+        "AB",
+        False,
+        None,
+        [NO_DONE],
+        id="missing-final-blank-line",
+    ),
+    pytest.param(
+        [b"data: " + A + b"\n\ndata: " + B],
+        "AB",
+        False,
+        None,
+        [NO_DONE],
+        id="missing-final-newline",
+    ),
+    pytest.param(
+        [b"", b"data: ", b"", A, b"", b"\n", b"", b"\n", b"", b"data: [DONE]\n\n", b""],
+        "A",
+        True,
+        None,
+        [],
+        id="empty-chunks",
+    ),
+    pytest.param(
+        [b"data: " + A + b"\n\ndata: {not json\n\ndata: " + B + b"\n\ndata: [DONE]\n\n"],
+        "AB",
+        True,
+        None,
+        ["unparsable event: '{not json'"],
+        id="unparsable-event",
+    ),
+    pytest.param(
+        [
+            b"data: [1, 2]\n\ndata: " + A + b'\n\ndata: "text"\n\ndata: 42\n\n'
+            b"data: null\n\ndata: true\n\ndata: [DONE]\n\n"
+        ],
+        "A",
+        True,
+        None,
+        ["array", "string", "number", "null", "boolean"],
+        id="non-object-json",
+    ),
+    pytest.param(
+        [
+            b"data: " + A + b"\n\n",
+            b'data: {"error":{"message":"The server had an error","type":"server_error",'
+            b'"param":null,"code":null}}\n\n',
+            b"data: " + B + b"\n\n",
+        ],
+        "AB",
+        False,
+        {"message": "The server had an error", "type": "server_error", "param": None, "code": None},
+        ["error event: The server had an error", NO_DONE],
+        id="error-event",
+    ),
+    pytest.param(
+        [b'event: error\ndata: {"message":"Overloaded","type":"overloaded_error"}\n\n'],
+        None,
+        False,
+        {"message": "Overloaded", "type": "overloaded_error"},
+        ["error event: Overloaded", NO_DONE],
+        id="event-error-field",
+    ),
+    pytest.param(
+        [b'event: error\ndata: {"error":{"message":"bad key","code":401}}\n\n'],
+        None,
+        False,
+        {"message": "bad key", "code": 401},
+        ["error event: bad key", NO_DONE],
+        id="event-error-with-error-key",
+    ),
     # Multi-line data is joined with "\n", visible here because the text is kept verbatim.
-    pytest.param([b"event: error\ndata: upstream\ndata: exploded\n\n"],
-                 None, False, {"message": "upstream\nexploded"},
-                 ["error event: upstream\nexploded", NO_DONE], id="event-error-plain-text"),
-    pytest.param([b'data: {"error":{"message":"first"}}\n\ndata: {"error":"second"}\n\n'],
-                 None, False, {"message": "first"},
-                 ["error event: first", "error event: second", NO_DONE], id="first-error-wins"),
-    pytest.param([b'data: {"error":"rate limited"}\n\n'], None, False,
-                 {"message": "rate limited"}, ["error event: rate limited", NO_DONE],
-                 id="error-as-string"),
-    pytest.param([b'data: {"error":null,' + A[1:] + b"\n\n"], "A", False, None, [NO_DONE],
-                 id="null-error-is-a-chunk"),
+    pytest.param(
+        [b"event: error\ndata: upstream\ndata: exploded\n\n"],
+        None,
+        False,
+        {"message": "upstream\nexploded"},
+        ["error event: upstream\nexploded", NO_DONE],
+        id="event-error-plain-text",
+    ),
+    pytest.param(
+        [b'data: {"error":{"message":"first"}}\n\ndata: {"error":"second"}\n\n'],
+        None,
+        False,
+        {"message": "first"},
+        ["error event: first", "error event: second", NO_DONE],
+        id="first-error-wins",
+    ),
+    pytest.param(
+        [b'data: {"error":"rate limited"}\n\n'],
+        None,
+        False,
+        {"message": "rate limited"},
+        ["error event: rate limited", NO_DONE],
+        id="error-as-string",
+    ),
+    pytest.param(
+        [b'data: {"error":null,' + A[1:] + b"\n\n"],
+        "A",
+        False,
+        None,
+        [NO_DONE],
+        id="null-error-is-a-chunk",
+    ),
     # bytes-level splitting: U+2028, U+2029 and NEL are line breaks only to str.splitlines.
-    pytest.param([b"data: " + ev("a\u2028b\u2029c\x85d") + b"\n\n"],
-                 "a\u2028b\u2029c\x85d", False, None, [NO_DONE], id="unicode-line-separators"),
-    pytest.param([b'data: {"choices":[{"index":0,"delta":{"content":"A\xff\xe4B"}}]}\n\n'],
-                 "A\ufffd\ufffdB", False, None, [NO_DONE], id="invalid-utf8-replaced"),
+    pytest.param(
+        [b"data: " + ev("a\u2028b\u2029c\x85d") + b"\n\n"],
+        "a\u2028b\u2029c\x85d",
+        False,
+        None,
+        [NO_DONE],
+        id="unicode-line-separators",
+    ),
+    pytest.param(
+        [b'data: {"choices":[{"index":0,"delta":{"content":"A\xff\xe4B"}}]}\n\n'],
+        "A\ufffd\ufffdB",
+        False,
+        None,
+        [NO_DONE],
+        id="invalid-utf8-replaced",
+    ),
 ]
 
 
@@ -193,8 +388,10 @@ def test_deeply_nested_json_is_noted_not_fatal():
 
 
 def test_nan_and_infinity_become_null_so_the_record_stays_json():
-    body = (b'data: {"choices":[{"index":0,"delta":{"content":"a"},"logprobs":{"content":'
-            b'[{"token":"a","logprob":-Infinity}]}}],"usage":{"cost":NaN}}\n\n')
+    body = (
+        b'data: {"choices":[{"index":0,"delta":{"content":"a"},"logprobs":{"content":'
+        b'[{"token":"a","logprob":-Infinity}]}}],"usage":{"cost":NaN}}\n\n'
+    )
     completion = rebuild_completion([body])
     assert completion["usage"] == {"cost": None}
     assert completion["choices"][0]["logprobs"]["content"] == [{"token": "a", "logprob": None}]
@@ -230,8 +427,14 @@ def test_feed_after_close_is_ignored_and_close_is_idempotent():
 def test_empty_stream():
     rebuilder = run([])
     assert rebuilder.completion() == {
-        "id": None, "object": "chat.completion", "created": None, "model": None, "choices": [],
-        "usage": None, "system_fingerprint": None}
+        "id": None,
+        "object": "chat.completion",
+        "created": None,
+        "model": None,
+        "choices": [],
+        "usage": None,
+        "system_fingerprint": None,
+    }
     assert (rebuilder.done, rebuilder.error, rebuilder.notes) == (False, None, [NO_DONE])
 
 
@@ -264,28 +467,57 @@ def message_of(chunks: list[dict[str, Any]], index: int = 0) -> dict[str, Any]:
 
 
 def fn_call(call_id: str, name: str, arguments: str, index: int) -> dict[str, Any]:
-    return {"index": index, "id": call_id, "type": "function",
-            "function": {"name": name, "arguments": arguments}}
+    return {
+        "index": index,
+        "id": call_id,
+        "type": "function",
+        "function": {"name": name, "arguments": arguments},
+    }
 
 
 def test_plain_content_and_envelope():
     chunks = [
-        {"id": "c-1", "object": "chat.completion.chunk", "created": 7, "model": "llama-3",
-         "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"},
-                      "finish_reason": None}]},
-        {"id": "c-1", "object": "chat.completion.chunk", "created": 7, "model": "llama-3",
-         "choices": [{"index": 0, "delta": {"content": " there"}, "finish_reason": "stop"}]},
+        {
+            "id": "c-1",
+            "object": "chat.completion.chunk",
+            "created": 7,
+            "model": "llama-3",
+            "choices": [
+                {"index": 0, "delta": {"role": "assistant", "content": "Hi"}, "finish_reason": None}
+            ],
+        },
+        {
+            "id": "c-1",
+            "object": "chat.completion.chunk",
+            "created": 7,
+            "model": "llama-3",
+            "choices": [{"index": 0, "delta": {"content": " there"}, "finish_reason": "stop"}],
+        },
     ]
     assert rebuild_completion(sse(*chunks)) == {
-        "id": "c-1", "object": "chat.completion", "created": 7, "model": "llama-3",
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": "Hi there", "refusal": None}}],
-        "usage": None, "system_fingerprint": None}
+        "id": "c-1",
+        "object": "chat.completion",
+        "created": 7,
+        "model": "llama-3",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "logprobs": None,
+                "message": {"role": "assistant", "content": "Hi there", "refusal": None},
+            }
+        ],
+        "usage": None,
+        "system_fingerprint": None,
+    }
 
 
 def test_role_repeated_on_every_delta_is_set_once():
-    chunks = deltas({"role": "assistant", "content": "a"}, {"role": "assistant", "content": "b"},
-                    {"role": "", "content": "c"})
+    chunks = deltas(
+        {"role": "assistant", "content": "a"},
+        {"role": "assistant", "content": "b"},
+        {"role": "", "content": "c"},
+    )
     assert message_of(chunks) == {"role": "assistant", "content": "abc", "refusal": None}
 
 
@@ -294,21 +526,34 @@ def test_missing_role_defaults_to_assistant():
 
 
 def test_refusal_concatenated_and_content_stays_none():
-    chunks = deltas({"role": "assistant", "refusal": ""}, {"refusal": "No, "},
-                    {"refusal": "sorry."})
+    chunks = deltas(
+        {"role": "assistant", "refusal": ""}, {"refusal": "No, "}, {"refusal": "sorry."}
+    )
     assert message_of(chunks) == {"role": "assistant", "content": None, "refusal": "No, sorry."}
 
 
 def test_reasoning_content_and_reasoning_concatenated_only_when_sent():
-    deepseek = deltas({"role": "assistant", "content": None, "reasoning_content": ""},
-                      {"reasoning_content": "Think"}, {"reasoning_content": "ing."},
-                      {"content": "42", "reasoning_content": None})
-    assert message_of(deepseek) == {"role": "assistant", "content": "42", "refusal": None,
-                                    "reasoning_content": "Thinking."}
-    openrouter = deltas({"role": "assistant", "reasoning": "Hm"}, {"reasoning": "m"},
-                        {"content": "ok"})
-    assert message_of(openrouter) == {"role": "assistant", "content": "ok", "refusal": None,
-                                      "reasoning": "Hmm"}
+    deepseek = deltas(
+        {"role": "assistant", "content": None, "reasoning_content": ""},
+        {"reasoning_content": "Think"},
+        {"reasoning_content": "ing."},
+        {"content": "42", "reasoning_content": None},
+    )
+    assert message_of(deepseek) == {
+        "role": "assistant",
+        "content": "42",
+        "refusal": None,
+        "reasoning_content": "Thinking.",
+    }
+    openrouter = deltas(
+        {"role": "assistant", "reasoning": "Hm"}, {"reasoning": "m"}, {"content": "ok"}
+    )
+    assert message_of(openrouter) == {
+        "role": "assistant",
+        "content": "ok",
+        "refusal": None,
+        "reasoning": "Hmm",
+    }
 
 
 def test_content_stays_none_unless_text_was_sent():
@@ -321,55 +566,112 @@ def test_content_stays_none_unless_text_was_sent():
 
 def test_parallel_tool_calls_with_fragmented_arguments():
     chunks = deltas(
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"index": 0, "id": "call_a", "type": "function",
-             "function": {"name": "search", "arguments": ""}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "id": "call_a",
+                    "type": "function",
+                    "function": {"name": "search", "arguments": ""},
+                }
+            ],
+        },
         {"tool_calls": [{"index": 0, "function": {"arguments": '{"q": '}}]},
         {"tool_calls": [{"index": 0, "function": {"arguments": '"cats"}'}}]},
-        {"tool_calls": [{"index": 1, "id": "call_b", "type": "function",
-                         "function": {"name": "lookup", "arguments": '{"id"'}}]},
+        {
+            "tool_calls": [
+                {
+                    "index": 1,
+                    "id": "call_b",
+                    "type": "function",
+                    "function": {"name": "lookup", "arguments": '{"id"'},
+                }
+            ]
+        },
         {"tool_calls": [{"index": 1, "function": {"arguments": ": 3}"}}]},
     )
     assert message_of(chunks)["tool_calls"] == [
         fn_call("call_a", "search", '{"q": "cats"}', 0),
-        fn_call("call_b", "lookup", '{"id": 3}', 1)]
+        fn_call("call_b", "lookup", '{"id": 3}', 1),
+    ]
 
 
 def test_fragments_of_two_calls_in_one_delta():
     both = [fn_call("call_a", "f", "{", 0), fn_call("call_b", "g", "[", 1)]
-    chunks = deltas({"tool_calls": both},
-                    {"tool_calls": [{"index": 1, "function": {"arguments": "]"}},
-                                    {"index": 0, "function": {"arguments": "}"}}]})
-    assert message_of(chunks)["tool_calls"] == [fn_call("call_a", "f", "{}", 0),
-                                                fn_call("call_b", "g", "[]", 1)]
+    chunks = deltas(
+        {"tool_calls": both},
+        {
+            "tool_calls": [
+                {"index": 1, "function": {"arguments": "]"}},
+                {"index": 0, "function": {"arguments": "}"}},
+            ]
+        },
+    )
+    assert message_of(chunks)["tool_calls"] == [
+        fn_call("call_a", "f", "{}", 0),
+        fn_call("call_b", "g", "[]", 1),
+    ]
 
 
 def test_tool_calls_without_index_use_their_position():
     chunks = deltas(
-        {"role": "assistant", "tool_calls": [
-            {"id": "call_a", "type": "function", "function": {"name": "f", "arguments": '{"x":'}},
-            {"id": "call_b", "type": "function", "function": {"name": "g", "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "call_a",
+                    "type": "function",
+                    "function": {"name": "f", "arguments": '{"x":'},
+                },
+                {"id": "call_b", "type": "function", "function": {"name": "g", "arguments": "{}"}},
+            ],
+        },
         {"tool_calls": [{"function": {"arguments": " 1}"}}]},
         # A different id at a position already taken: a new call, not a continuation.
-        {"tool_calls": [{"id": "call_c", "type": "function",
-                         "function": {"name": "h", "arguments": "{}"}}]},
+        {
+            "tool_calls": [
+                {"id": "call_c", "type": "function", "function": {"name": "h", "arguments": "{}"}}
+            ]
+        },
     )
-    assert message_of(chunks)["tool_calls"] == [fn_call("call_a", "f", '{"x": 1}', 0),
-                                                fn_call("call_b", "g", "{}", 1),
-                                                fn_call("call_c", "h", "{}", 2)]
+    assert message_of(chunks)["tool_calls"] == [
+        fn_call("call_a", "f", '{"x": 1}', 0),
+        fn_call("call_b", "g", "{}", 1),
+        fn_call("call_c", "h", "{}", 2),
+    ]
 
 
 def test_every_call_at_index_zero_with_different_ids():
     chunks = deltas(
-        {"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
-                         "function": {"name": "read", "arguments": ""}}]},
+        {
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "read", "arguments": ""},
+                }
+            ]
+        },
         {"tool_calls": [{"index": 0, "function": {"arguments": '{"path": "a"}'}}]},
-        {"tool_calls": [{"index": 0, "id": "call_2", "type": "function",
-                         "function": {"name": "read", "arguments": '{"path"'}}]},
+        {
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "id": "call_2",
+                    "type": "function",
+                    "function": {"name": "read", "arguments": '{"path"'},
+                }
+            ]
+        },
         {"tool_calls": [{"index": 0, "id": "", "function": {"arguments": ': "b"}'}}]},
     )
-    assert message_of(chunks)["tool_calls"] == [fn_call("call_1", "read", '{"path": "a"}', 0),
-                                                fn_call("call_2", "read", '{"path": "b"}', 1)]
+    assert message_of(chunks)["tool_calls"] == [
+        fn_call("call_1", "read", '{"path": "a"}', 0),
+        fn_call("call_2", "read", '{"path": "b"}', 1),
+    ]
 
 
 def test_repeated_id_and_name_on_every_fragment_are_not_concatenated():
@@ -377,50 +679,86 @@ def test_repeated_id_and_name_on_every_fragment_are_not_concatenated():
     chunks = deltas(
         {"tool_calls": [{**fragment, "function": {"name": "run", "arguments": '{"a"'}}]},
         {"tool_calls": [{**fragment, "function": {"name": "run", "arguments": ": 1}"}}]},
-        {"tool_calls": [{"index": 0, "id": None, "type": None,
-                         "function": {"name": None, "arguments": None}}]},
+        {
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "id": None,
+                    "type": None,
+                    "function": {"name": None, "arguments": None},
+                }
+            ]
+        },
     )
     assert message_of(chunks)["tool_calls"] == [fn_call("call_1", "run", '{"a": 1}', 0)]
 
 
 def test_tool_call_type_defaults_to_function_and_extra_fields_are_kept():
     chunks = deltas(
-        {"tool_calls": [{"index": 0, "id": "call_1", "function": {"name": "f", "arguments": ""},
-                         "extra_content": {"google": {"thought_signature": "c2ln"}}}]},
+        {
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "id": "call_1",
+                    "function": {"name": "f", "arguments": ""},
+                    "extra_content": {"google": {"thought_signature": "c2ln"}},
+                }
+            ]
+        },
         {"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]},
     )
     assert message_of(chunks)["tool_calls"] == [
-        {**fn_call("call_1", "f", "{}", 0),
-         "extra_content": {"google": {"thought_signature": "c2ln"}}}]
+        {
+            **fn_call("call_1", "f", "{}", 0),
+            "extra_content": {"google": {"thought_signature": "c2ln"}},
+        }
+    ]
 
 
 def test_n2_interleaved_choices_sorted_by_index():
     chunks = [
         {"choices": [{"index": 1, "delta": {"role": "assistant", "content": "B1"}}]},
         {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "A1"}}]},
-        {"choices": [{"index": 1, "delta": {"content": "B2"}, "finish_reason": "length"},
-                     {"index": 0, "delta": {"content": "A2"}}]},
+        {
+            "choices": [
+                {"index": 1, "delta": {"content": "B2"}, "finish_reason": "length"},
+                {"index": 0, "delta": {"content": "A2"}},
+            ]
+        },
         {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
     ]
     choices = rebuild_completion(sse(*chunks))["choices"]
     assert choices == [
-        {"index": 0, "finish_reason": "stop", "logprobs": None,
-         "message": {"role": "assistant", "content": "A1A2", "refusal": None}},
-        {"index": 1, "finish_reason": "length", "logprobs": None,
-         "message": {"role": "assistant", "content": "B1B2", "refusal": None}}]
+        {
+            "index": 0,
+            "finish_reason": "stop",
+            "logprobs": None,
+            "message": {"role": "assistant", "content": "A1A2", "refusal": None},
+        },
+        {
+            "index": 1,
+            "finish_reason": "length",
+            "logprobs": None,
+            "message": {"role": "assistant", "content": "B1B2", "refusal": None},
+        },
+    ]
 
 
 def test_choice_without_index_uses_its_position():
-    chunks = [{"choices": [{"delta": {"content": "x"}}, {"delta": {"content": "y"}}]},
-              {"choices": [{"delta": {"content": "z"}}]}]
+    chunks = [
+        {"choices": [{"delta": {"content": "x"}}, {"delta": {"content": "y"}}]},
+        {"choices": [{"delta": {"content": "z"}}]},
+    ]
     choices = rebuild_completion(sse(*chunks))["choices"]
     assert [c["message"]["content"] for c in choices] == ["xz", "y"]
 
 
 def test_finish_reason_last_non_null():
-    chunks = [{"choices": [{"index": 0, "delta": {"content": "a"}, "finish_reason": None}]},
-              {"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]},
-              {"choices": [{"index": 0, "delta": {}, "finish_reason": None}]}]
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"content": "a"}, "finish_reason": None}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": None}]},
+    ]
     assert rebuild_completion(sse(*chunks))["choices"][0]["finish_reason"] == "length"
 
 
@@ -429,114 +767,255 @@ def test_logprobs_content_and_refusal_lists_concatenated():
         return {"token": tok, "logprob": -1.0, "bytes": list(tok.encode()), "top_logprobs": []}
 
     chunks = [
-        {"choices": [{"index": 0, "delta": {"content": "a"},
-                      "logprobs": {"content": [lp("a")], "refusal": None}}]},
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"content": "a"},
+                    "logprobs": {"content": [lp("a")], "refusal": None},
+                }
+            ]
+        },
         {"choices": [{"index": 0, "delta": {"content": "b"}, "logprobs": None}]},
-        {"choices": [{"index": 0, "delta": {"content": "cd"},
-                      "logprobs": {"content": [lp("c"), lp("d")]}}]},
-        {"choices": [{"index": 0, "delta": {"refusal": "no"},
-                      "logprobs": {"content": None, "refusal": [lp("no")]}}]},
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"content": "cd"},
+                    "logprobs": {"content": [lp("c"), lp("d")]},
+                }
+            ]
+        },
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"refusal": "no"},
+                    "logprobs": {"content": None, "refusal": [lp("no")]},
+                }
+            ]
+        },
     ]
     assert rebuild_completion(sse(*chunks))["choices"][0]["logprobs"] == {
-        "content": [lp("a"), lp("c"), lp("d")], "refusal": [lp("no")]}
+        "content": [lp("a"), lp("c"), lp("d")],
+        "refusal": [lp("no")],
+    }
 
 
 def test_usage_only_final_chunk():
     usage = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
-    chunks = [{"choices": [{"index": 0, "delta": {"content": "ok"}}], "usage": None},
-              {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": None},
-              {"choices": [], "usage": usage}]
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"content": "ok"}}], "usage": None},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": None},
+        {"choices": [], "usage": usage},
+    ]
     completion = rebuild_completion(sse(*chunks))
     assert completion["usage"] == usage
     assert completion["choices"][0]["message"]["content"] == "ok"
 
 
 def test_cumulative_usage_on_every_chunk_last_wins_not_summed():
-    chunks = [{"choices": [{"index": 0, "delta": {"content": c}}],
-               "usage": {"prompt_tokens": 9, "completion_tokens": n, "total_tokens": 9 + n}}
-              for n, c in enumerate("abc", start=1)]
+    chunks = [
+        {
+            "choices": [{"index": 0, "delta": {"content": c}}],
+            "usage": {"prompt_tokens": 9, "completion_tokens": n, "total_tokens": 9 + n},
+        }
+        for n, c in enumerate("abc", start=1)
+    ]
     chunks.append({"choices": [], "usage": None})
     assert rebuild_completion(sse(*chunks))["usage"] == {
-        "prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
+        "prompt_tokens": 9,
+        "completion_tokens": 3,
+        "total_tokens": 12,
+    }
 
 
 def test_azure_content_filter_chunks():
-    prompt_filter = [{"prompt_index": 0, "content_filter_results": {
-        "hate": {"filtered": False, "severity": "safe"}}}]
+    prompt_filter = [
+        {
+            "prompt_index": 0,
+            "content_filter_results": {"hate": {"filtered": False, "severity": "safe"}},
+        }
+    ]
     safe = {"hate": {"filtered": False, "severity": "safe"}}
     chunks = [
-        {"choices": [], "created": 0, "id": "", "model": "", "object": "",
-         "prompt_filter_results": prompt_filter},
-        {"choices": [{"content_filter_results": {}, "delta": {"role": "assistant", "content": ""},
-                      "finish_reason": None, "index": 0, "logprobs": None}],
-         "created": 1718000000, "id": "chatcmpl-az1", "model": "gpt-4o-2024-05-13",
-         "object": "chat.completion.chunk", "system_fingerprint": "fp_az"},
-        {"choices": [{"content_filter_results": safe, "delta": {"content": "Hi"},
-                      "finish_reason": "stop", "index": 0, "logprobs": None}],
-         "created": 1718000000, "id": "chatcmpl-az1", "model": "gpt-4o-2024-05-13",
-         "object": "chat.completion.chunk", "system_fingerprint": "fp_az"},
+        {
+            "choices": [],
+            "created": 0,
+            "id": "",
+            "model": "",
+            "object": "",
+            "prompt_filter_results": prompt_filter,
+        },
+        {
+            "choices": [
+                {
+                    "content_filter_results": {},
+                    "delta": {"role": "assistant", "content": ""},
+                    "finish_reason": None,
+                    "index": 0,
+                    "logprobs": None,
+                }
+            ],
+            "created": 1718000000,
+            "id": "chatcmpl-az1",
+            "model": "gpt-4o-2024-05-13",
+            "object": "chat.completion.chunk",
+            "system_fingerprint": "fp_az",
+        },
+        {
+            "choices": [
+                {
+                    "content_filter_results": safe,
+                    "delta": {"content": "Hi"},
+                    "finish_reason": "stop",
+                    "index": 0,
+                    "logprobs": None,
+                }
+            ],
+            "created": 1718000000,
+            "id": "chatcmpl-az1",
+            "model": "gpt-4o-2024-05-13",
+            "object": "chat.completion.chunk",
+            "system_fingerprint": "fp_az",
+        },
         # Asynchronous filter: no delta, empty envelope.
-        {"choices": [{"index": 0, "finish_reason": None, "content_filter_results": safe,
-                      "content_filter_offsets": {"check_offset": 0, "start_offset": 0,
-                                                 "end_offset": 2}}],
-         "created": 0, "id": "", "model": "", "object": ""},
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": None,
+                    "content_filter_results": safe,
+                    "content_filter_offsets": {
+                        "check_offset": 0,
+                        "start_offset": 0,
+                        "end_offset": 2,
+                    },
+                }
+            ],
+            "created": 0,
+            "id": "",
+            "model": "",
+            "object": "",
+        },
     ]
     assert rebuild_completion(sse(*chunks)) == {
-        "id": "chatcmpl-az1", "object": "chat.completion", "created": 1718000000,
-        "model": "gpt-4o-2024-05-13", "system_fingerprint": "fp_az", "usage": None,
+        "id": "chatcmpl-az1",
+        "object": "chat.completion",
+        "created": 1718000000,
+        "model": "gpt-4o-2024-05-13",
+        "system_fingerprint": "fp_az",
+        "usage": None,
         "prompt_filter_results": prompt_filter,
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": "Hi", "refusal": None},
-                     "content_filter_results": safe,
-                     "content_filter_offsets": {"check_offset": 0, "start_offset": 0,
-                                                "end_offset": 2}}]}
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "logprobs": None,
+                "message": {"role": "assistant", "content": "Hi", "refusal": None},
+                "content_filter_results": safe,
+                "content_filter_offsets": {"check_offset": 0, "start_offset": 0, "end_offset": 2},
+            }
+        ],
+    }
 
 
 def test_legacy_function_call():
-    chunks = deltas({"role": "assistant", "content": None,
-                     "function_call": {"name": "get_time", "arguments": ""}},
-                    {"function_call": {"arguments": '{"tz": '}},
-                    {"function_call": {"name": "get_time", "arguments": '"UTC"}'}})
+    chunks = deltas(
+        {
+            "role": "assistant",
+            "content": None,
+            "function_call": {"name": "get_time", "arguments": ""},
+        },
+        {"function_call": {"arguments": '{"tz": '}},
+        {"function_call": {"name": "get_time", "arguments": '"UTC"}'}},
+    )
     assert message_of(chunks) == {
-        "role": "assistant", "content": None, "refusal": None,
-        "function_call": {"name": "get_time", "arguments": '{"tz": "UTC"}'}}
+        "role": "assistant",
+        "content": None,
+        "refusal": None,
+        "function_call": {"name": "get_time", "arguments": '{"tz": "UTC"}'},
+    }
 
 
 def test_top_level_fields_first_non_empty_and_last_non_null():
     chunks = [
-        {"id": "", "created": 0, "model": "", "service_tier": None, "system_fingerprint": "fp_1",
-         "choices": [], "x_groq": {"id": "req_1"}, "obfuscation": "pad"},
-        {"id": "c-2", "created": 5, "model": "m-2", "service_tier": "default",
-         "system_fingerprint": None, "choices": []},
-        {"id": "c-3", "created": 6, "model": "m-3", "service_tier": None,
-         "system_fingerprint": "fp_3", "choices": [], "x_groq": None},
+        {
+            "id": "",
+            "created": 0,
+            "model": "",
+            "service_tier": None,
+            "system_fingerprint": "fp_1",
+            "choices": [],
+            "x_groq": {"id": "req_1"},
+            "obfuscation": "pad",
+        },
+        {
+            "id": "c-2",
+            "created": 5,
+            "model": "m-2",
+            "service_tier": "default",
+            "system_fingerprint": None,
+            "choices": [],
+        },
+        {
+            "id": "c-3",
+            "created": 6,
+            "model": "m-3",
+            "service_tier": None,
+            "system_fingerprint": "fp_3",
+            "choices": [],
+            "x_groq": None,
+        },
     ]
     assert rebuild_completion(sse(*chunks)) == {
-        "id": "c-2", "object": "chat.completion", "created": 5, "model": "m-2", "choices": [],
-        "usage": None, "system_fingerprint": "fp_3", "service_tier": "default",
-        "x_groq": {"id": "req_1"}}
+        "id": "c-2",
+        "object": "chat.completion",
+        "created": 5,
+        "model": "m-2",
+        "choices": [],
+        "usage": None,
+        "system_fingerprint": "fp_3",
+        "service_tier": "default",
+        "x_groq": {"id": "req_1"},
+    }
 
 
 def test_unknown_message_fields_merge_like_the_sdk():
-    chunks = deltas({"role": "assistant", "audio": {"id": "audio_1", "transcript": "Hel"}},
-                    {"audio": {"transcript": "lo", "data": "QUJD"}},
-                    {"annotations": [{"type": "url_citation", "url": "https://a.example"}]},
-                    {"annotations": [{"type": "url_citation", "url": "https://b.example"}]})
+    chunks = deltas(
+        {"role": "assistant", "audio": {"id": "audio_1", "transcript": "Hel"}},
+        {"audio": {"transcript": "lo", "data": "QUJD"}},
+        {"annotations": [{"type": "url_citation", "url": "https://a.example"}]},
+        {"annotations": [{"type": "url_citation", "url": "https://b.example"}]},
+    )
     assert message_of(chunks) == {
-        "role": "assistant", "content": None, "refusal": None,
+        "role": "assistant",
+        "content": None,
+        "refusal": None,
         "audio": {"id": "audio_1", "transcript": "Hello", "data": "QUJD"},
-        "annotations": [{"type": "url_citation", "url": "https://a.example"},
-                        {"type": "url_citation", "url": "https://b.example"}]}
+        "annotations": [
+            {"type": "url_citation", "url": "https://a.example"},
+            {"type": "url_citation", "url": "https://b.example"},
+        ],
+    }
 
 
 def test_malformed_shapes_are_skipped_not_fatal():
-    chunks = [{"choices": "nope"}, {"choices": [7, {"index": 0, "delta": "x"}]},
-              {"choices": [{"index": 0, "delta": {"tool_calls": [3, None]}, "logprobs": 1}]},
-              {"choices": [{"index": 0, "delta": {"content": "ok", "tool_calls": None}}]}]
+    chunks = [
+        {"choices": "nope"},
+        {"choices": [7, {"index": 0, "delta": "x"}]},
+        {"choices": [{"index": 0, "delta": {"tool_calls": [3, None]}, "logprobs": 1}]},
+        {"choices": [{"index": 0, "delta": {"content": "ok", "tool_calls": None}}]},
+    ]
     rebuilder = run(sse(*chunks))
     assert rebuilder.completion()["choices"] == [
-        {"index": 0, "finish_reason": None, "logprobs": None,
-         "message": {"role": "assistant", "content": "ok", "refusal": None, "tool_calls": []}}]
+        {
+            "index": 0,
+            "finish_reason": None,
+            "logprobs": None,
+            "message": {"role": "assistant", "content": "ok", "refusal": None, "tool_calls": []},
+        }
+    ]
     assert rebuilder.notes == ["choice is a JSON number, not an object"]
 
 
@@ -564,12 +1043,14 @@ def sdk_completion(pieces: list[bytes]) -> dict[str, Any]:
     """Serve the bytes to a real OpenAI client; its own SSE decoder and stream state do the rest."""
 
     def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, headers={"content-type": "text/event-stream"},
-                               content=iter(pieces))
+        return httpx2.Response(
+            200, headers={"content-type": "text/event-stream"}, content=iter(pieces)
+        )
 
     http = httpx2.Client(transport=httpx2.MockTransport(handler))
-    with OpenAI(api_key="sk-test", base_url="http://upstream.test/v1", max_retries=0,
-                http_client=http) as client:
+    with OpenAI(
+        api_key="sk-test", base_url="http://upstream.test/v1", max_retries=0, http_client=http
+    ) as client:
         with client.chat.completions.stream(model="m", messages=[]) as stream:
             stream.until_done()
             snapshot = stream.current_completion_snapshot
@@ -623,38 +1104,62 @@ def fragments(draw, text: str) -> list[str]:
 def streams(draw):
     """A random stream: (chunk dicts, the completion they must rebuild to)."""
     content = draw(st.none() | st.text(max_size=30))
-    calls = draw(st.lists(st.tuples(st.text(min_size=1, max_size=8), st.text(max_size=20)),
-                          max_size=3))
-    usage = draw(st.none() | st.builds(lambda p, c: {"prompt_tokens": p, "completion_tokens": c,
-                                                     "total_tokens": p + c},
-                                       st.integers(0, 10**6), st.integers(0, 10**6)))
+    calls = draw(
+        st.lists(st.tuples(st.text(min_size=1, max_size=8), st.text(max_size=20)), max_size=3)
+    )
+    usage = draw(
+        st.none()
+        | st.builds(
+            lambda p, c: {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c},
+            st.integers(0, 10**6),
+            st.integers(0, 10**6),
+        )
+    )
     first: dict[str, Any] = {"role": "assistant"}
     if content is not None:
         first["content"] = ""
-    items = [first] + [{"content": piece} for piece in draw(fragments(content or ""))
-                       if content is not None]
+    items = [first] + [
+        {"content": piece} for piece in draw(fragments(content or "")) if content is not None
+    ]
     for i, (name, arguments) in enumerate(calls):
         items.append({"tool_calls": [fn_call(f"call_{i}", name, "", i)]})
-        items += [{"tool_calls": [{"index": i, "function": {"arguments": piece}}]}
-                  for piece in draw(fragments(arguments))]
+        items += [
+            {"tool_calls": [{"index": i, "function": {"arguments": piece}}]}
+            for piece in draw(fragments(arguments))
+        ]
     finish = "tool_calls" if calls else "stop"
     envelope = {"id": "chatcmpl-h", "object": "chat.completion.chunk", "created": 1, "model": "m"}
     # Shaped like OpenAI's chunks (`logprobs: null` included), so the SDK can be the judge too.
-    chunks = [{**envelope, "choices": [{"index": 0, "delta": item, "logprobs": None,
-                                        "finish_reason": None}]} for item in items]
-    chunks.append({**envelope, "choices": [{"index": 0, "delta": {}, "logprobs": None,
-                                            "finish_reason": finish}]})
+    chunks = [
+        {
+            **envelope,
+            "choices": [{"index": 0, "delta": item, "logprobs": None, "finish_reason": None}],
+        }
+        for item in items
+    ]
+    chunks.append(
+        {
+            **envelope,
+            "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": finish}],
+        }
+    )
     if usage is not None:
         chunks.append({**envelope, "choices": [], "usage": usage})
 
     message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
     if calls:
-        message["tool_calls"] = [fn_call(f"call_{i}", name, arguments, i)
-                                 for i, (name, arguments) in enumerate(calls)]
-    expected = {"id": "chatcmpl-h", "object": "chat.completion", "created": 1, "model": "m",
-                "choices": [{"index": 0, "message": message, "finish_reason": finish,
-                             "logprobs": None}],
-                "usage": usage, "system_fingerprint": None}
+        message["tool_calls"] = [
+            fn_call(f"call_{i}", name, arguments, i) for i, (name, arguments) in enumerate(calls)
+        ]
+    expected = {
+        "id": "chatcmpl-h",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+        "usage": usage,
+        "system_fingerprint": None,
+    }
     return chunks, expected
 
 
@@ -672,8 +1177,10 @@ def framed(draw, chunks: list[dict[str, Any]], done: bool) -> bytes:
         out.append(text + eol)
         last_eol = eol
 
-    events = [json.dumps(c, ensure_ascii=draw(st.booleans()), indent=draw(st.none() | st.just(1)))
-              for c in chunks] + (["[DONE]"] if done else [])
+    events = [
+        json.dumps(c, ensure_ascii=draw(st.booleans()), indent=draw(st.none() | st.just(1)))
+        for c in chunks
+    ] + (["[DONE]"] if done else [])
     for event in events:
         if draw(st.booleans()):
             line(b": keep-alive")
@@ -698,8 +1205,9 @@ def chunkings(draw, body: bytes) -> list[bytes]:
     return [body[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-@settings(max_examples=300, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.data())
 def test_random_streams_rebuild_independently_of_chunking(data):
     chunks, expected = data.draw(streams())
@@ -714,8 +1222,9 @@ def test_random_streams_rebuild_independently_of_chunking(data):
     assert rebuilder.notes == ([] if done else [NO_DONE])
 
 
-@settings(max_examples=60, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.data())
 def test_random_streams_equal_the_sdk(data):
     chunks, expected = data.draw(streams())
@@ -726,21 +1235,50 @@ def test_random_streams_equal_the_sdk(data):
 
 
 # Keys the rebuilder gives meaning to, so random values land on every code path.
-KEYS = st.sampled_from(["choices", "delta", "index", "id", "type", "function", "name", "arguments",
-                        "tool_calls", "function_call", "content", "refusal", "reasoning", "role",
-                        "logprobs", "finish_reason", "usage", "error", "model", "created",
-                        "message", "audio"])
+KEYS = st.sampled_from(
+    [
+        "choices",
+        "delta",
+        "index",
+        "id",
+        "type",
+        "function",
+        "name",
+        "arguments",
+        "tool_calls",
+        "function_call",
+        "content",
+        "refusal",
+        "reasoning",
+        "role",
+        "logprobs",
+        "finish_reason",
+        "usage",
+        "error",
+        "model",
+        "created",
+        "message",
+        "audio",
+    ]
+)
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=4),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS | st.text(max_size=2), inner,
-                                                                max_size=4),
-    max_leaves=25)
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(KEYS | st.text(max_size=2), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=300, deadline=None, database=None)
-@given(st.lists(JSON | st.fixed_dictionaries({"choices": st.lists(JSON, max_size=2)}), max_size=6),
-       st.data())
+@given(
+    st.lists(JSON | st.fixed_dictionaries({"choices": st.lists(JSON, max_size=2)}), max_size=6),
+    st.data(),
+)
 def test_arbitrary_json_events_are_never_fatal(events, data):
     body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
     rebuilder = run(data.draw(chunkings(body)))
@@ -749,9 +1287,13 @@ def test_arbitrary_json_events_are_never_fatal(events, data):
 
 
 @settings(max_examples=300, deadline=None, database=None)
-@given(st.lists(st.binary(max_size=40) | st.sampled_from([b"\r", b"\n", b"data: ", b"data: [",
-                                                           b"event: error\n", b"\xf0\x9f"]),
-                max_size=20))
+@given(
+    st.lists(
+        st.binary(max_size=40)
+        | st.sampled_from([b"\r", b"\n", b"data: ", b"data: [", b"event: error\n", b"\xf0\x9f"]),
+        max_size=20,
+    )
+)
 def test_arbitrary_bytes_are_never_fatal(chunks):
     rebuilder = run(chunks)
     json.dumps(rebuilder.completion(), allow_nan=False)

@@ -20,19 +20,30 @@ from albicilla.proxy.upstream import (
 
 def test_forward_headers_drop_hop_by_hop_and_connection_listed():
     pairs = [
-        ("Host", "proxy"), ("Content-Length", "10"), ("Connection", "close, X-Hop"),
-        ("X-Hop", "1"), ("Transfer-Encoding", "chunked"), ("Authorization", "Bearer k"),
-        ("OpenAI-Organization", "org"), ("Accept", "*/*"),
+        ("Host", "proxy"),
+        ("Content-Length", "10"),
+        ("Connection", "close, X-Hop"),
+        ("X-Hop", "1"),
+        ("Transfer-Encoding", "chunked"),
+        ("Authorization", "Bearer k"),
+        ("OpenAI-Organization", "org"),
+        ("Accept", "*/*"),
     ]
     assert forward_headers(pairs) == {
-        "Authorization": "Bearer k", "OpenAI-Organization": "org", "Accept": "*/*",
+        "Authorization": "Bearer k",
+        "OpenAI-Organization": "org",
+        "Accept": "*/*",
     }
 
 
 @pytest.mark.parametrize(
     ("offered", "sent"),
-    [("gzip, deflate, br, zstd", "gzip, deflate"), ("br", None), ("GZIP;q=1.0", "gzip"),
-     (None, None)],
+    [
+        ("gzip, deflate, br, zstd", "gzip, deflate"),
+        ("br", None),
+        ("GZIP;q=1.0", "gzip"),
+        (None, None),
+    ],
 )
 def test_chat_accept_encoding_is_narrowed_to_what_can_be_decoded(offered, sent):
     headers = {"Authorization": "Bearer k"}
@@ -49,12 +60,18 @@ def test_expect_is_not_forwarded():
 
 def test_client_headers_drop_length_and_encoding_when_decoded():
     pairs = [
-        ("Content-Type", "application/json"), ("Content-Length", "5"),
-        ("Content-Encoding", "gzip"), ("Keep-Alive", "timeout=5"), ("Set-Cookie", "a=1"),
-        ("Set-Cookie", "b=2"), ("X-Request-Id", "r"),
+        ("Content-Type", "application/json"),
+        ("Content-Length", "5"),
+        ("Content-Encoding", "gzip"),
+        ("Keep-Alive", "timeout=5"),
+        ("Set-Cookie", "a=1"),
+        ("Set-Cookie", "b=2"),
+        ("X-Request-Id", "r"),
     ]
     assert client_headers(pairs, decoded=True) == [
-        ("Content-Type", "application/json"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"),
+        ("Content-Type", "application/json"),
+        ("Set-Cookie", "a=1"),
+        ("Set-Cookie", "b=2"),
         ("X-Request-Id", "r"),
     ]
     assert ("Content-Encoding", "gzip") in client_headers(pairs, decoded=False, keep_length=True)
@@ -89,8 +106,9 @@ def test_send_prepares_url_and_endpoint_credentials():
     with responses.RequestsMock() as mock:
         url = "http://user:pw@u.test/v1/chat/completions?q=a%20b&r=%E9"
         mock.post(url, body="{}")
-        response = upstream.send("POST", "/v1/chat/completions", "q=a b&r=\xe9".encode("latin-1"),
-                                 {"X-A": "1"}, b"{}")
+        response = upstream.send(
+            "POST", "/v1/chat/completions", "q=a b&r=\xe9".encode("latin-1"), {"X-A": "1"}, b"{}"
+        )
         response.close()
         sent = mock.calls[0].request
     assert sent.url == url
@@ -101,8 +119,11 @@ def test_send_prepares_url_and_endpoint_credentials():
 def test_session_stores_no_cookies_and_follows_no_redirects():
     upstream = Upstream(Settings(upstream_endpoint="http://u.test", worker_connections=7))
     with responses.RequestsMock() as mock:
-        mock.get("http://u.test/v1/a", status=302, headers={
-            "Location": "http://elsewhere.test/", "Set-Cookie": "sid=secret; Path=/"})
+        mock.get(
+            "http://u.test/v1/a",
+            status=302,
+            headers={"Location": "http://elsewhere.test/", "Set-Cookie": "sid=secret; Path=/"},
+        )
         response = upstream.send("GET", "/v1/a", b"", {}, None)
         response.close()
     assert response.status_code == 302
@@ -125,18 +146,26 @@ def test_proxy_environment_is_read_once_at_start(monkeypatch):
 
 @pytest.mark.parametrize(
     ("broken", "error"),
-    [(UpstreamBroken("upstream read timeout", timeout=True), UpstreamTimeout),
-     (UpstreamBroken("upstream connection lost"), UpstreamUnavailable)],
+    [
+        (UpstreamBroken("upstream read timeout", timeout=True), UpstreamTimeout),
+        (UpstreamBroken("upstream connection lost"), UpstreamUnavailable),
+    ],
 )
 def test_broken_bodies_map_to_gateway_errors(broken, error):
     assert isinstance(broken.as_error(), error)
 
 
 def test_anthropic_paths_go_to_their_own_upstream():
-    settings = Settings(upstream_endpoint="http://openai.test/v1",
-                        anthropic_endpoint="https://anthropic.test")
+    settings = Settings(
+        upstream_endpoint="http://openai.test/v1", anthropic_endpoint="https://anthropic.test"
+    )
     upstream = Upstream(settings)
-    assert upstream.url("/v1/messages", b"beta=true") == "https://anthropic.test/v1/messages?beta=true"
-    assert upstream.url("/v1/messages/count_tokens") == "https://anthropic.test/v1/messages/count_tokens"
+    assert (
+        upstream.url("/v1/messages", b"beta=true") == "https://anthropic.test/v1/messages?beta=true"
+    )
+    assert (
+        upstream.url("/v1/messages/count_tokens")
+        == "https://anthropic.test/v1/messages/count_tokens"
+    )
     assert upstream.url("/v1/messagesx") == "http://openai.test/v1/messagesx"
     assert upstream.url("/v1/responses") == "http://openai.test/v1/responses"

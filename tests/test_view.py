@@ -58,7 +58,8 @@ def test_sessions_api_lists_each_agent_with_client_kind_and_counts(real):
     # Gemini CLI: 2 router calls, 4 main-loop calls (2 before --resume latest, 2 after).
     assert rows[GEMINI]["records"] == 6 and rows[GEMINI]["days"] == ["2026-12-06"]
     assert rows[GEMINI]["endpoints"] == sorted(
-        ["/v1beta/models/{model}:generateContent", "/v1beta/models/{model}:streamGenerateContent"])
+        ["/v1beta/models/{model}:generateContent", "/v1beta/models/{model}:streamGenerateContent"]
+    )
     claude = rows[CLAUDE]
     assert claude["client"] == "Claude Code"
     assert rows[CODEX]["client"] == "Codex"

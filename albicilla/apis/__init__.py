@@ -80,14 +80,31 @@ class LoggedApi:
 
 LOGGED_APIS: tuple[LoggedApi, ...] = (
     LoggedApi(chat.PATH, chat.ChatStream, chat.session_candidates, chat.error_body),
-    LoggedApi(responses.PATH, responses.ResponsesStream, responses.session_candidates,
-              responses.error_body),
-    LoggedApi(messages.PATH, messages.MessagesStream, messages.session_candidates,
-              messages.error_body, upstream="anthropic_base"),
-    LoggedApi("/v1beta/models/{model}", gemini.GeminiStream, gemini.session_candidates,
-              gemini.error_body, routes=gemini.ROUTES, owns=gemini.owns, upstream="gemini_base",
-              is_stream=gemini.is_stream, new_json_stream=gemini.GeminiArrayStream,
-              api_key=gemini.api_key),
+    LoggedApi(
+        responses.PATH,
+        responses.ResponsesStream,
+        responses.session_candidates,
+        responses.error_body,
+    ),
+    LoggedApi(
+        messages.PATH,
+        messages.MessagesStream,
+        messages.session_candidates,
+        messages.error_body,
+        upstream="anthropic_base",
+    ),
+    LoggedApi(
+        "/v1beta/models/{model}",
+        gemini.GeminiStream,
+        gemini.session_candidates,
+        gemini.error_body,
+        routes=gemini.ROUTES,
+        owns=gemini.owns,
+        upstream="gemini_base",
+        is_stream=gemini.is_stream,
+        new_json_stream=gemini.GeminiArrayStream,
+        api_key=gemini.api_key,
+    ),
 )
 
 

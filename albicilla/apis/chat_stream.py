@@ -22,8 +22,15 @@ _CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs", "messag
 # and one choice with these keys only, its delta only `content`, no finish_reason or logprobs.
 _PLAIN_CHUNK = frozenset({"id", "object", "created", "model", "choices", "obfuscation"})
 _PLAIN_CHOICE = frozenset({"index", "delta", "finish_reason", "logprobs"})
-_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number",
-               bool: "boolean", type(None): "null"}
+_JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
 
 
 def _merge(old: Any, new: Any) -> Any:
@@ -162,8 +169,11 @@ class _Choice:
                 self.logprobs[key] = value
 
     def dump(self, index: int) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": self.role or "assistant", "content": None,
-                                   "refusal": None}
+        message: dict[str, Any] = {
+            "role": self.role or "assistant",
+            "content": None,
+            "refusal": None,
+        }
         for key, parts in self.texts.items():
             message[key] = "".join(parts) if parts else None
         if self.calls is not None:
@@ -172,11 +182,16 @@ class _Choice:
             fc = self.function_call
             message["function_call"] = fc.function() if fc.function_seen else None
         # Copies of the lists we keep extending, so a returned snapshot never changes.
-        logprobs = self.logprobs and {k: list(v) if isinstance(v, list) else v
-                                      for k, v in self.logprobs.items()}
+        logprobs = self.logprobs and {
+            k: list(v) if isinstance(v, list) else v for k, v in self.logprobs.items()
+        }
         message.update(self.other)  # never one of the keys above: those have their own rules
-        choice = {"index": index, "message": message, "finish_reason": self.finish_reason,
-                  "logprobs": logprobs}
+        choice = {
+            "index": index,
+            "message": message,
+            "finish_reason": self.finish_reason,
+            "logprobs": logprobs,
+        }
         choice.update(self.extra)  # never a key of the above either
         return choice
 
@@ -199,7 +214,6 @@ class StreamRebuilder(SSEStream):
     def error(self) -> dict[str, Any] | None:
         return self._error
 
-
     def every_choice_finished(self) -> bool:
         """Some choice came and each has a finish_reason (read without rebuilding anything)."""
         choices = self._choices.values()
@@ -207,12 +221,15 @@ class StreamRebuilder(SSEStream):
 
     def completion(self) -> dict[str, Any]:
         head = self._head
-        result = {"id": head["id"], "object": "chat.completion", "created": head["created"],
-                  "model": head["model"],
-                  "choices": [self._choices[i].dump(i) for i in sorted(self._choices)]}
+        result = {
+            "id": head["id"],
+            "object": "chat.completion",
+            "created": head["created"],
+            "model": head["model"],
+            "choices": [self._choices[i].dump(i) for i in sorted(self._choices)],
+        }
         result.update(self._tail)
         return result
-
 
     def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
         """The usual chunk (see _PLAIN_CHUNK), read with msgspec, has its text appended to its
@@ -235,8 +252,12 @@ class StreamRebuilder(SSEStream):
             items = obj.get("choices")
             if head_held and type(items) is list and len(items) == 1 and obj.keys() <= _PLAIN_CHUNK:
                 item = items[0]
-                if (type(item) is dict and item.keys() <= _PLAIN_CHOICE
-                        and item.get("finish_reason") is None and item.get("logprobs") is None):
+                if (
+                    type(item) is dict
+                    and item.keys() <= _PLAIN_CHOICE
+                    and item.get("finish_reason") is None
+                    and item.get("logprobs") is None
+                ):
                     delta, index = item.get("delta"), item.get("index")
                     if type(delta) is dict and len(delta) == 1 and type(index) is int:
                         text = delta.get("content")
@@ -305,7 +326,6 @@ class StreamRebuilder(SSEStream):
                 index = position
             choice = self._choices.get(index) or self._choices.setdefault(index, _Choice())
             choice.add(item)
-
 
 
 def rebuild_completion(chunks: Iterable[bytes]) -> dict[str, Any]:

@@ -32,9 +32,14 @@ read_text_delta = native_reader(_BlockTextDelta)
 SESSION_HEADER = "X-Claude-Code-Session-Id"
 # A hostile or broken upstream must not grow the record without bound through notes.
 _MAX_ERROR = 200  # characters of the record's `error` taken from an upstream error event
-_ERROR_TYPES = {400: "invalid_request_error", 415: "invalid_request_error",
-                404: "not_found_error", 413: "request_too_large", 502: "api_error",
-                504: "timeout_error"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    415: "invalid_request_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    502: "api_error",
+    504: "timeout_error",
+}
 
 
 class MessagesStream(SSEStream):
@@ -61,7 +66,6 @@ class MessagesStream(SSEStream):
     def error(self) -> Any:
         """The first error event's payload, or None."""
         return self._error
-
 
     def response(self) -> dict[str, Any] | None:
         return self._message.message()
@@ -147,8 +151,9 @@ class MessagesStream(SSEStream):
         if isinstance(error, dict):
             detail = ": ".join(str(error[k]) for k in ("type", "message") if error.get(k))
         detail = detail or data.strip()
-        self._outcome = ("upstream error event: " + detail if detail
-                         else "upstream error event")[:_MAX_ERROR]
+        self._outcome = ("upstream error event: " + detail if detail else "upstream error event")[
+            :_MAX_ERROR
+        ]
 
 
 def session_candidates(body: Mapping[str, Any], headers: Mapping[str, str]) -> Iterator[str]:
@@ -177,5 +182,7 @@ def session_candidates(body: Mapping[str, Any], headers: Mapping[str, str]) -> I
 
 def error_body(err: ProxyError) -> dict[str, Any]:
     """The proxy's own error in Anthropic's shape, its type chosen by the HTTP status."""
-    return {"type": "error",
-            "error": {"type": _ERROR_TYPES.get(err.status, "api_error"), "message": err.message}}
+    return {
+        "type": "error",
+        "error": {"type": _ERROR_TYPES.get(err.status, "api_error"), "message": err.message},
+    }

@@ -171,8 +171,9 @@ class MessageAccumulator:
             block.citations.append(delta["citation"])
             return
         elif kind == "compaction_delta" and block_type == "compaction":  # beta
-            block.replaced.update(content=delta.get("content"),
-                                  encrypted_content=delta.get("encrypted_content"))
+            block.replaced.update(
+                content=delta.get("content"), encrypted_content=delta.get("encrypted_content")
+            )
             return
         self.note(f"{str(kind)[:40]} for a {str(block_type)[:40]} block ignored")
 

@@ -15,8 +15,9 @@ from .sse import SSEStream, parse_data
 
 PATH = "/v1/responses"
 
-TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed",
-                      "response.done"})
+TERMINAL = frozenset(
+    {"response.completed", "response.incomplete", "response.failed", "response.done"}
+)
 SNAPSHOTS = frozenset({"response.created", "response.in_progress", "response.queued"})
 NO_TERMINAL = "upstream stream ended without response.completed"
 # A hostile or broken upstream must not grow the record without bound through notes.
@@ -67,7 +68,6 @@ class ResponsesStream(SSEStream):
         """The first `error` event's error object, as sent (flat events: their fields)."""
         return self._error
 
-
     def response(self) -> dict[str, Any]:
         """The terminal response (its empty `output` filled in), else snapshot + items, no usage."""
         if self._final is not None:
@@ -106,8 +106,9 @@ class ResponsesStream(SSEStream):
         """
         seen = self._snapshot is not None or self._final is not None
         response = self.response() if seen else minimal_response()
-        response.update(status="failed", error={"code": "server_error", "message": message},
-                        usage=None)
+        response.update(
+            status="failed", error={"code": "server_error", "message": message}, usage=None
+        )
         sequence = 0 if self._sequence is None else self._sequence + 1
         event = {"type": "response.failed", "sequence_number": sequence, "response": response}
         data = dumps(event)
@@ -115,7 +116,6 @@ class ResponsesStream(SSEStream):
         # or LF cut off), so that ours is not read as more lines of it; at an event's end they
         # are empty events, which SSE readers skip.
         return b"\n\nevent: response.failed\ndata: " + data + b"\n\n"
-
 
     def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
         """The usual event, an output_text delta for a text part that has had text before,
@@ -185,8 +185,11 @@ class ResponsesStream(SSEStream):
             index = obj.get("output_index")
             if not _is_output_index(index):  # some imitation servers send only the item_id
                 index = self._items.index_of(obj.get("item_id"))
-            note = (self._items.apply(kind, index, obj) if _is_output_index(index)
-                    else f"{kind} without a usable output_index")
+            note = (
+                self._items.apply(kind, index, obj)
+                if _is_output_index(index)
+                else f"{kind} without a usable output_index"
+            )
             if note:
                 self.note(note)
         # Anything else (hosted-tool progress, annotations, audio): the done item carries it.
@@ -200,8 +203,9 @@ class ResponsesStream(SSEStream):
 
     def _record_error(self, error: dict[str, Any]) -> None:
         if self._error is None:
-            self._error = {key: error.get(key) for key in ("type", "code", "message", "param")
-                           if key in error}
+            self._error = {
+                key: error.get(key) for key in ("type", "code", "message", "param") if key in error
+            }
         self.note(f"error event: {str(error.get('message') or error)[:100]}")
 
 
@@ -211,10 +215,21 @@ def _is_output_index(value: Any) -> bool:
 
 def minimal_response() -> dict[str, Any]:
     """A valid Response for a frame sent before the upstream's `response.created`."""
-    return {"id": f"resp_{uuid.uuid4().hex}", "object": "response", "created_at": int(time.time()),
-            "status": "failed", "error": None, "incomplete_details": None, "instructions": None,
-            "model": "", "output": [], "parallel_tool_calls": False, "tool_choice": "auto",
-            "tools": [], "usage": None}
+    return {
+        "id": f"resp_{uuid.uuid4().hex}",
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": "failed",
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "model": "",
+        "output": [],
+        "parallel_tool_calls": False,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": None,
+    }
 
 
 def session_candidates(body: Mapping[str, Any], headers: Mapping[str, str]) -> Iterator[str]:

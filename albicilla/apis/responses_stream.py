@@ -15,8 +15,7 @@ DELTAS: dict[str, tuple[str, str | None, str, str | None]] = {
     "response.output_text.delta": ("message", "content_index", "text", "output_text"),
     "response.refusal.delta": ("message", "content_index", "refusal", "refusal"),
     "response.reasoning_text.delta": ("reasoning", "content_index", "text", "reasoning_text"),
-    "response.reasoning_summary_text.delta": ("reasoning", "summary_index", "text",
-                                              "summary_text"),
+    "response.reasoning_summary_text.delta": ("reasoning", "summary_index", "text", "summary_text"),
     "response.function_call_arguments.delta": ("function_call", None, "arguments", None),
     "response.custom_tool_call_input.delta": ("custom_tool_call", None, "input", None),
 }
@@ -26,8 +25,10 @@ DONES: dict[str, tuple[str, str]] = {
     "response.refusal.done": ("response.refusal.delta", "refusal"),
     "response.reasoning_text.done": ("response.reasoning_text.delta", "text"),
     "response.reasoning_summary_text.done": ("response.reasoning_summary_text.delta", "text"),
-    "response.function_call_arguments.done": ("response.function_call_arguments.delta",
-                                              "arguments"),
+    "response.function_call_arguments.done": (
+        "response.function_call_arguments.delta",
+        "arguments",
+    ),
     "response.custom_tool_call_input.done": ("response.custom_tool_call_input.delta", "input"),
 }
 # Part events: event type -> (the list in the item, its index key).

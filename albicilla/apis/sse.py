@@ -313,8 +313,9 @@ class SSEStream:
     ends_with_done = True  # False for APIs whose streams end with a terminal event of their own
 
     def __init__(self) -> None:
-        self._sse = SSEDecoder(self.on_event, on_events=self.on_events,
-                               ends_with_done=self.ends_with_done)
+        self._sse = SSEDecoder(
+            self.on_event, on_events=self.on_events, ends_with_done=self.ends_with_done
+        )
         self.note = self._sse.note
 
     def feed(self, chunk: bytes) -> None:

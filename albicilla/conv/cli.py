@@ -138,8 +138,8 @@ def _redaction_key(args: argparse.Namespace) -> bytes | None:
     --anonymize-emails only; None draws a random key for the run."""
     if not args.anonymize_emails:
         return None
-    key = args.redaction_key if args.redaction_key is not None else os.environ.get(
-        REDACTION_KEY_ENV
+    key = (
+        args.redaction_key if args.redaction_key is not None else os.environ.get(REDACTION_KEY_ENV)
     )
     return key.encode() if key else None
 

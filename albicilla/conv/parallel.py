@@ -174,9 +174,7 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-def _serve(
-    connection: Connection, options: Options, chain_paths: list[str], masked: bool
-) -> None:
+def _serve(connection: Connection, options: Options, chain_paths: list[str], masked: bool) -> None:
     """A worker: convert each session the parent sends, until it sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if masked:

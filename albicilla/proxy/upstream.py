@@ -132,7 +132,10 @@ class Upstream:
             if self._adapter is None:
                 self._adapter = self.adapter
             return self._adapter.send(
-                prepared, stream=True, timeout=self.timeout, proxies=self.proxies[base],
+                prepared,
+                stream=True,
+                timeout=self.timeout,
+                proxies=self.proxies[base],
                 verify=self.verify,
             )
         except requests.Timeout as exc:

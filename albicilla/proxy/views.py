@@ -86,7 +86,10 @@ def logged_exchange(api: LoggedApi, model: str | None = None) -> Response:
 for _api in LOGGED_APIS:
     for _rule in _api.routes:
         bp.add_url_rule(
-            _rule, endpoint=_rule, view_func=logged_exchange, methods=["POST"],
+            _rule,
+            endpoint=_rule,
+            view_func=logged_exchange,
+            methods=["POST"],
             defaults={"api": _api},
         )
 

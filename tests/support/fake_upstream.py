@@ -89,8 +89,14 @@ class Handler(socketserver.StreamRequestHandler):
             self._send(200, "application/json", data)
             return True
         with _lock:
-            _received.append({"method": method, "path": target, "headers": headers,
-                              "body": body.decode("utf-8", "replace")})
+            _received.append(
+                {
+                    "method": method,
+                    "path": target,
+                    "headers": headers,
+                    "body": body.decode("utf-8", "replace"),
+                }
+            )
         scenario, _, params = headers.get("x-scenario", "json").partition("?")
         args = dict(parse_qsl(params))
         return getattr(self, "do_" + scenario, self.do_json)(args, body)
@@ -108,8 +114,10 @@ class Handler(socketserver.StreamRequestHandler):
         return self.rfile.read(int(headers.get("content-length", "0") or 0))
 
     def _send(self, status: int, ctype: str, data: bytes, extra: str = "") -> None:
-        head = (f"HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {len(data)}\r\n{extra}\r\n")
+        head = (
+            f"HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\n"
+            f"Content-Length: {len(data)}\r\n{extra}\r\n"
+        )
         self.wfile.write(head.encode() + data)
         self.wfile.flush()
 
@@ -144,8 +152,9 @@ class Handler(socketserver.StreamRequestHandler):
         chunks = int(args.get("chunks", "5"))
         delay = float(args.get("delay", "0"))
         framing = args.get("framing", "chunked")
-        events = stream_events(chunks, int(args.get("tools", "0")), args.get("done", "1") == "1",
-                               self.endpoint)
+        events = stream_events(
+            chunks, int(args.get("tools", "0")), args.get("done", "1") == "1", self.endpoint
+        )
         cut_after = int(args["after"]) if "after" in args else None
         head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
         if framing == "chunked":

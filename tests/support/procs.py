@@ -93,9 +93,7 @@ def gunicorn(
 ) -> Iterator[Running]:
     """`gunicorn wsgi:app` from the repo root, as a user runs it, on a free port."""
     port = free_port()
-    env = proxy_env(
-        upstream_url, log_root, PROXY_PORT=str(port), PROXY_WORKERS=str(workers), **env
-    )
+    env = proxy_env(upstream_url, log_root, PROXY_PORT=str(port), PROXY_WORKERS=str(workers), **env)
     with _serving([str(BIN / "gunicorn"), "wsgi:app"], ROOT, env, port, tmp_path, "gunicorn") as r:
         yield r
 
@@ -116,9 +114,7 @@ def _serving(
     """Start a proxy process, wait for its /health, stop it (SIGTERM) on the way out."""
     stderr_path = tmp_path / f"{name}-{port}.err"
     with open(stderr_path, "wb") as err:
-        proc = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err
-        )
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
     running = Running(proc, port, stderr_path)
     try:
         wait_for_http(running.url + "/health", proc)

@@ -129,5 +129,3 @@ def _custom_description(tool: dict[str, Any]) -> str:
         grammar = f"The input follows this {form.get('syntax')} grammar:\n{form.get('definition')}"
         return f"{description}\n\n{grammar}" if description else grammar
     return description
-
-
