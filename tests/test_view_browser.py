@@ -119,8 +119,9 @@ def test_walk_sessions_session_record_dataset(browser, viewer, tmp_path):
     from selenium.webdriver.common.by import By
 
     base, _ = viewer
-    browser.get(base + "/")
-    _wait_for(lambda: "Claude Code" in _text(browser))
+    # The list may be drawn before the background index has named the clients (it says
+    # "Indexing ..." and offers a reload): reload until it has.
+    _wait_for(lambda: browser.get(base + "/") or "Claude Code" in _text(browser), timeout=40)
     body = _text(browser)
     assert CLAUDE in body and CODEX in body and "Codex" in body and "messages" in body
     browser.save_screenshot(str(tmp_path / "sessions.png"))
