@@ -11,7 +11,8 @@ from albicilla.conv.apis import to_exchange
 from albicilla.conv.apis.common import ChatForm, Context
 from albicilla.conv.chains import REMEMBERED, ResponseChains
 from albicilla.conv.fold import SessionFolder
-from albicilla.logs.tree import find_session_files, iter_records
+from albicilla.logs.records import iter_records
+from albicilla.logs.tree import find_session_files
 
 
 def write_logs(root: Path, files: dict[str, list[dict[str, Any]]]) -> Path:

@@ -18,8 +18,9 @@ import zstandard
 
 from albicilla.logs import compaction
 from albicilla.logs.compact import main
+from albicilla.logs.records import iter_lines, line_at
 from albicilla.logs.store import append_line
-from albicilla.logs.tree import find_session_files, iter_lines, line_at, session_records
+from albicilla.logs.tree import find_session_files, session_records
 
 DAY = "2020-01-02"  # long closed
 STEPS = ("compressed", "sealed", "renamed", "removed")

@@ -13,7 +13,8 @@ from fixtures.agent_sessions import codex_session, record
 from albicilla.conv.apis import to_exchange
 from albicilla.conv.apis.common import ChatForm, Context
 from albicilla.conv.keys import message_key
-from albicilla.logs.tree import find_session_files, iter_records
+from albicilla.logs.records import iter_records
+from albicilla.logs.tree import find_session_files
 
 
 def responses(request: dict[str, Any], output: list[Any], **response: Any) -> dict[str, Any]:

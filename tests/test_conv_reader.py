@@ -186,7 +186,7 @@ def test_session_files_are_found_per_day_in_sorted_order(tmp_path: Path) -> None
 
 
 def test_too_deeply_nested_line_is_damage_not_a_crash(tmp_path):
-    from albicilla.logs.tree import iter_records
+    from albicilla.logs.records import iter_records
 
     path = tmp_path / "s.jsonl"
     deep = b'{"x": ' + b"[" * 100000 + b"]" * 100000 + b"}\n"

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from albicilla import create_app
 from albicilla.config import Settings
 from albicilla.conv.apis import to_exchange as usable_exchange
-from albicilla.logs.tree import iter_records
+from albicilla.logs.records import iter_records
 from albicilla.proxy.sessions import session_file_name
 from conftest import CHAT_URL, UPSTREAM
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 from fixtures.hostile import DAY, chat_record
 
-from albicilla.logs import tree
+from albicilla.logs import records
 from albicilla.logs.compact import main as compact_main
 from albicilla.view import create_app, index
 from albicilla.view.settings import ViewSettings
@@ -54,7 +54,7 @@ def live(monkeypatch):
 @pytest.fixture
 def counting(monkeypatch) -> CountingJson:
     counter = CountingJson()
-    monkeypatch.setattr(tree, "json_loads", counter)
+    monkeypatch.setattr(records, "json_loads", counter)
     return counter
 
 
@@ -70,7 +70,7 @@ def test_a_file_that_grew_in_a_10000_file_root_has_only_its_new_bytes_parsed(
     assert len(before) == 10_000 and before["s04321"]["records"] == 1
     added = line("s04321", "the appended question")
     counter = CountingJson()
-    monkeypatch.setattr(tree, "json_loads", counter)
+    monkeypatch.setattr(records, "json_loads", counter)
     with (day / "s04321.jsonl").open("ab") as handle:
         handle.write(added)
     after = rows(client)
@@ -145,19 +145,19 @@ def test_the_viewer_shows_the_same_sessions_and_counts_after_compaction(tmp_path
 
 
 def test_reading_from_offsets_gives_what_one_whole_read_gives(tmp_path):
-    long_line = line("s", "x" * (3 * tree.BLOCK))  # a line over several blocks
+    long_line = line("s", "x" * (3 * records.BLOCK))  # a line over several blocks
     lines = [line("s", "one"), b"not json\n", b"\n", long_line, line("s", "two")]
     path = tmp_path / "s.jsonl"
     data = b"".join(lines) + b'{"torn":'
     path.write_bytes(data)
     whole: list[tuple[int, str]] = []
-    expected = list(tree.iter_records(str(path), lambda n, r: whole.append((n, r))))
+    expected = list(records.iter_records(str(path), lambda n, r: whole.append((n, r))))
     assert whole[-1] == (6, "torn last line (no newline at end of file)")
-    position, damage, got = tree.Position(), [], []
+    position, damage, got = records.Position(), [], []
     part = tmp_path / "part.jsonl"  # the file as it was when `cut` bytes were written
     for cut in (0, 5, len(lines[0]) + 3, sum(map(len, lines[:4])) - 7, len(data)):
         part.write_bytes(data[:cut])
-        got += tree.iter_records_from(str(part), position, lambda n, r: damage.append((n, r)))
+        got += records.iter_records_from(str(part), position, lambda n, r: damage.append((n, r)))
     assert got == expected
     assert damage == whole[:-1]  # the same damage, the torn tail left for later
     assert position.pending == len(b'{"torn":') and position.lines == 5

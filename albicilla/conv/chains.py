@@ -15,7 +15,7 @@ from collections import OrderedDict
 from typing import Any
 
 from ..jsonio import loads
-from ..logs.tree import iter_lines, line_at
+from ..logs.records import iter_lines, line_at
 
 # Items held by remembered histories (a chain's histories share their items; a client that
 # resends its whole history with `store` on does not, so the bound is in items, not entries).

@@ -9,24 +9,22 @@ several roots are read as one: records merged by their `timestamp`, ties broken 
 then line number; each file keeps its own order (a record with no readable timestamp stays
 after the record before it in its file).
 
-The converter reads the tree through this module alone; so do the viewer and the compactor.
+The converter reads the tree through this module alone (one file at a time through
+`records.py`); so do the viewer and the compactor.
 """
 
 from __future__ import annotations
 
 import heapq
-import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
-import zstandard
-
-from ..jsonio import loads as json_loads
-from .zst import Frame, FrameLines, frame_bytes, line_in_frame
+from .records import numbered_frames, records
+from .zst import Frame, FrameLines, frame_bytes
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 PLAIN = ".jsonl"
@@ -86,147 +84,6 @@ def sorted_entries(directory: str, *, want_dir: bool) -> list[str]:
             if not e.name.startswith(".") and (e.is_dir() if want_dir else e.is_file())
         ]
     return sorted(names)
-
-
-def iter_records(
-    path: str, on_damage: Callable[[int, str], None]
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield `(line number, record)` for every line that is a JSON object; report the others.
-
-    A `.jsonl.zst` path is read frame by frame, its lines numbered across frames; a frame that
-    does not decode is reported as one damaged line. One `jsonio.loads` per line and nothing else
-    on the happy path: a damaged line is only examined after it failed to parse.
-    """
-    with open(path, "rb") as handle:
-        if os.fspath(path).endswith(".zst"):
-            yield from _records(_numbered_frames(FrameLines(handle), 1), on_damage)
-        else:
-            yield from _records(enumerate(handle, 1), on_damage)
-
-
-@dataclass
-class Position:
-    """How far `iter_records_from` has read a plain session file: the bytes and the number of
-    its complete lines, and the bytes after them that have no newline yet (a line being
-    written, or torn for good)."""
-
-    offset: int = 0
-    lines: int = 0
-    pending: int = 0
-
-
-def iter_records_from(
-    path: str, position: Position, on_damage: Callable[[int, str], None]
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Like `iter_records` for a plain `.jsonl`, from `position` on, moving it past every complete
-    line read; a last line with no newline is left for the next call (`position.pending` says how
-    long it is) and is not reported. Raises OSError when the file cannot be read.
-
-    Reading a file again from where the last call stopped parses only what was appended. The file
-    is read in blocks and split at newlines (cheaper than a buffered line iterator)."""
-    with open(path, "rb", buffering=0) as handle:
-        if position.offset:
-            handle.seek(position.offset)
-        position.pending = 0
-        yield from _records(_complete_lines(handle, position), on_damage, complete=True)
-
-
-BLOCK = 1 << 18
-
-
-def _complete_lines(handle: Any, position: Position) -> Iterator[tuple[int, bytes]]:
-    """`(line number, line without its newline)` of each complete line from where `handle` is."""
-    pieces: list[bytes] = []  # of a line longer than a block: joined once, when it ends
-    while True:
-        block = handle.read(BLOCK)
-        if not block:
-            break
-        if b"\n" not in block:
-            pieces.append(block)
-            continue
-        if pieces:
-            pieces.append(block)
-            block = b"".join(pieces)
-        lines = block.split(b"\n")
-        last = lines.pop()
-        pieces = [last] if last else []
-        for line in lines:
-            position.offset += len(line) + 1
-            position.lines += 1
-            yield position.lines, line
-    position.pending = sum(map(len, pieces))
-
-
-def _numbered_frames(frames: FrameLines, first: int) -> Iterator[tuple[int, bytes | str]]:
-    """`(line number, line)`, or `(line number, reason)` for a frame that did not decode."""
-    number = first
-    for _, where, line in frames:
-        yield number, (where if line is None else line)  # type: ignore[misc]
-        number += 1
-
-
-def _records(
-    lines: Iterable[tuple[int, bytes | str]],
-    on_damage: Callable[[int, str], None],
-    *,
-    complete: bool = False,
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The records of `lines`; `complete`: every line was followed by a newline (it may have
-    been cut off)."""
-    loads = json_loads
-    for number, line in lines:
-        if type(line) is str:  # a damaged zstd frame, already described
-            on_damage(number, line)
-            continue
-        try:
-            record = loads(line)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-            on_damage(number, _damage_reason(line, exc, complete))  # type: ignore[arg-type]
-            continue
-        except RecursionError:  # nesting the proxy accepted but a deeper stack cannot parse
-            on_damage(number, "JSON nested too deeply")
-            continue
-        if type(record) is not dict:
-            on_damage(number, "not a JSON object")
-            continue
-        yield number, record
-
-
-def iter_lines(path: str) -> Iterator[tuple[Any, bytes]]:
-    """`(position, raw line)` of every line of a session file, for `line_at`; lines of a frame
-    that does not decode are left out (`iter_records` reports them)."""
-    with open(path, "rb") as handle:
-        if os.fspath(path).endswith(".zst"):
-            for start, offset, line in FrameLines(handle):
-                if line is not None:
-                    yield (start, offset), line
-            return
-        offset = 0
-        for line in handle:
-            yield offset, line
-            offset += len(line)
-
-
-def line_at(path: str, position: Any) -> bytes:
-    """The raw line at a position `iter_lines` gave; raises OSError when the file is gone."""
-    with open(path, "rb") as handle:
-        if not os.fspath(path).endswith(".zst"):
-            handle.seek(position)
-            return handle.readline()
-        try:
-            return line_in_frame(handle, *position)
-        except zstandard.ZstdError as exc:
-            raise OSError(f"{path}: damaged zstd frame: {exc}") from exc
-
-
-def _damage_reason(line: bytes, exc: ValueError, complete: bool = False) -> str:
-    if not line.strip():
-        return "blank line"
-    if not complete and not line.endswith(b"\n"):
-        return "torn last line (no newline at end of file)"
-    if isinstance(exc, json.JSONDecodeError):
-        return f"not JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
-    return "not valid UTF-8"
 
 
 def log_roots(directories: list[str]) -> list[str]:
@@ -302,8 +159,8 @@ def _guarded(
             with open(path, "rb") as handle:
                 if path.endswith(".zst"):
                     frames = FrameLines(handle)
-                    lines = _numbered_frames(frames, number + 1)
-                    for line, record in _records(lines, damaged):
+                    lines = numbered_frames(frames, number + 1)
+                    for line, record in records(lines, damaged):
                         number = line
                         yield line, record
                     if frames.last is not None:
@@ -311,7 +168,7 @@ def _guarded(
                     continue
                 skipped = _already_compacted(handle, last)
                 first = number
-                for line, record in _records(enumerate(handle, 1 + skipped), damaged):
+                for line, record in records(enumerate(handle, 1 + skipped), damaged):
                     number = first + line
                     yield number, record
         except OSError as exc:

@@ -16,14 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..logs.records import Position, iter_records_from
 from ..logs.tree import (
     PLAIN,
     OnDamage,
     OnUnreadable,
-    Position,
     SessionFile,
     find_sessions,
-    iter_records_from,
     log_roots,
     session_records,
 )
