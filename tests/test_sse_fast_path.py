@@ -14,7 +14,8 @@ from albicilla.apis import sse
 from albicilla.apis.chat import ChatStream
 from albicilla.apis.messages import MessagesStream
 from albicilla.apis.responses import ResponsesStream
-from albicilla.apis.sse import SSEDecoder, usual_events
+from albicilla.apis.sse import SSEDecoder
+from albicilla.apis.sse_usual import usual_events
 
 
 @pytest.fixture(autouse=True, scope="module")

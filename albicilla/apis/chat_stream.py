@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..jsonio import loads_native
-from .sse import SSEStream, parse_data
+from .stream import SSEStream, parse_data
 
 # Message fields that arrive as text fragments to be concatenated.
 _TEXT_KEYS = frozenset({"content", "refusal", "reasoning_content", "reasoning"})

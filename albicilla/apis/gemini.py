@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 from ..errors import ProxyError
 from .api_keys import header_key
 from .gemini_stream import JsonArraySplitter, ResponseMerger
-from .sse import SSEStream, parse_data
+from .stream import SSEStream, parse_data
 
 # Flask rules: the model is a path segment ending in the method name.
 ROUTES = tuple(

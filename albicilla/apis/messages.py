@@ -9,7 +9,7 @@ from typing import Any, Literal
 from ..errors import ProxyError
 from ..jsonio import Struct, dumps, native_reader
 from .messages_stream import MessageAccumulator
-from .sse import SSEStream, parse_data
+from .stream import SSEStream, parse_data
 
 PATH = "/v1/messages"
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from ..errors import ProxyError
 from ..jsonio import Struct, dumps, native_reader
 from .responses_stream import DELTAS, DONES, PARTS, OutputItems
-from .sse import SSEStream, parse_data
+from .stream import SSEStream, parse_data
 
 PATH = "/v1/responses"
 

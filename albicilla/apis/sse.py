@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from itertools import repeat
-from typing import Any
 
-from ..jsonio import loads_for_record
+from .sse_usual import usual_events
 
 # A line still waiting for its line break, and the data lines of an event not yet ended, are
 # held in memory: a broken upstream that never sends a line break must not grow them without end.
@@ -22,12 +21,6 @@ MAX_NOTES = 20
 _AT_ONCE = 1024
 # Events read on the fast path: their names and their data, the raw bytes of one line each.
 RawEvents = Callable[[Sequence[bytes], Sequence[bytes]], None]
-
-
-def parse_data(data: str) -> Any:
-    """An event's data as JSON, read by the records' rule (`jsonio.loads_for_record`: NaN,
-    Infinity and overflowing floats as null); ValueError when it is not JSON."""
-    return loads_for_record(data)
 
 
 class SSEDecoder:
@@ -262,83 +255,3 @@ class SSEDecoder:
         elif data:  # the line that crossed the limit: the event goes, noted once
             self._data = []
             self.note("oversized SSE event dropped")
-
-
-def usual_events(whole: bytes) -> tuple[list[bytes], list[bytes]] | None:
-    """The events' names and data, if `whole` (bytes that end with a blank line, without CR)
-    is made of events of the usual form only; None otherwise.
-
-    The usual form: each event one `data: ` line, after one `event: ` line in every event or in
-    none (the name is then b""), LF only, no comment or other field. Values are raw bytes, the
-    one space after the colon taken off, as a line-by-line reading would take it off.
-    """
-    if whole.startswith(b"data: "):
-        datas = whole.split(b"\n\ndata: ")
-        # The pairs of LFs split on and the last pair are all the LFs there are exactly when
-        # each event is one data line (the pairs cannot overlap).
-        if whole.count(b"\n") != 2 * len(datas):
-            return None
-        datas[0] = datas[0][6:]
-        datas[-1] = datas[-1][:-2]
-        return [b""] * len(datas), datas
-    if whole.startswith(b"event: "):
-        lines = whole.split(b"\n")  # [event, data, blank] per event, and b"" after the end
-        del lines[-1]
-        if len(lines) % 3 or any(lines[2::3]):
-            return None
-        datas = _values(lines[1::3], b"data: ")
-        names = _values(lines[0::3], b"event: ")
-        if datas is None or names is None:
-            return None
-        return names, datas
-    return None
-
-
-def _values(lines: list[bytes], prefix: bytes) -> list[bytes] | None:
-    """What follows `prefix` on each line, if each starts with it (no line holds an LF)."""
-    values = b"\n".join(lines).split(b"\n" + prefix)  # one piece per line exactly when each
-    if len(values) != len(lines) or not values[0].startswith(prefix):  # after the first has it
-        return None
-    values[0] = values[0][len(prefix) :]
-    return values
-
-
-class SSEStream:
-    """An API's stream accumulator: raw bytes in through a decoder it owns, events to `on_event`.
-
-    The decoder knows SSE and nothing of the API; the accumulator knows the API's events and
-    nothing of bytes.
-    """
-
-    ends_with_done = True  # False for APIs whose streams end with a terminal event of their own
-
-    def __init__(self) -> None:
-        self._sse = SSEDecoder(
-            self.on_event, on_events=self.on_events, ends_with_done=self.ends_with_done
-        )
-        self.note = self._sse.note
-
-    def feed(self, chunk: bytes) -> None:
-        self._sse.feed(chunk)
-
-    def close(self) -> None:
-        self._sse.close()
-
-    @property
-    def done(self) -> bool:
-        """A [DONE] event has arrived."""
-        return self._sse.done
-
-    @property
-    def notes(self) -> list[str]:
-        return self._sse.notes
-
-    def on_event(self, event: str, data: str) -> None:
-        raise NotImplementedError
-
-    def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
-        """A run of events of one data line each, raw (see SSEDecoder): each to `on_event`,
-        unless the API reads the usual ones faster itself."""
-        on_event = self.on_event
-        for name, data in zip(names, datas, strict=True):
-            on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
