@@ -9,55 +9,31 @@ its (path, size, mtime) changes, so an appended record shows up on the next look
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..logs.records import Position, iter_records_from
+from ..logs.records import Position
 from ..logs.tree import (
     PLAIN,
-    OnDamage,
-    OnUnreadable,
-    SessionFile,
     find_sessions,
     log_roots,
     session_records,
 )
+from .files import (
+    TORN,
+    FileState,
+    Signature,
+    goes_on,
+    records_from,
+    signature_of,
+    stem_of,
+)
 from .summary import RecordSummary, Totals, client_kind, summarize
 
-TORN = "last line has no newline yet (being written, or torn)"
-NO_TOTALS = Totals()  # what a file not read yet counts: shared, so never changed
 SCAN_EVERY_S = 1.0  # a listing is at most this old when a page is drawn
-Signature = tuple[tuple[str, int, int, int], ...]  # (path, size, mtime_ns, inode) per part
-
-
-def stem_of(name: str) -> str:
-    """The session file's name without `.jsonl` (or `.jsonl.zst`)."""
-    return name.removesuffix(".zst").removesuffix(".jsonl")
-
-
-@dataclass
-class FileState:
-    """One session file (one day, every root that holds it) and what was read from it."""
-
-    file: SessionFile
-    signature: Signature
-    size: int
-    mtime: float
-    parsed: Signature | None = None
-    summaries: list[RecordSummary] = field(default_factory=list)
-    totals: Totals = field(default_factory=lambda: NO_TOTALS)  # replaced, never changed
-    session_id: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    kind: str | None = None  # the client, guessed from the first records
-    position: Position | None = None  # how far a lone plain file was read, to go on from there
-
-    @property
-    def stale(self) -> bool:
-        return self.parsed != self.signature
 
 
 @dataclass
@@ -138,7 +114,7 @@ class LogIndex:
         files: dict[tuple[str, str], FileState] = {}
         changed = False
         for session_file in found:
-            signature = _signature(session_file.paths)
+            signature = signature_of(session_file.paths)
             key = (session_file.day, session_file.name)
             old = self._files.get(key)
             if old is not None and old.signature == signature and old.file == session_file:
@@ -195,7 +171,7 @@ class LogIndex:
 
     def _read(self, state: FileState) -> None:
         signature = state.signature
-        go_on = _goes_on(state.parsed, signature, state.position)
+        go_on = goes_on(state.parsed, signature, state.position)
         if go_on:
             summaries = list(state.summaries)
             totals = state.totals.copy()
@@ -220,7 +196,7 @@ class LogIndex:
         if position is None:
             records = session_records(state.file, damaged, unreadable)
         else:
-            records = _from_position(signature[0][0], position, damaged, unreadable)
+            records = records_from(signature[0][0], position, damaged, unreadable)
         for record in records:
             summary = summarize(record)
             summaries.append(summary)
@@ -297,43 +273,3 @@ class LogIndex:
 
     def _rebuild_ids(self) -> None:
         self._by_id = {entry.session: entry for entry in self._sessions.values()}
-
-
-def _signature(paths: tuple[str, ...]) -> Signature:
-    parts = []
-    for path in paths:
-        try:
-            st = os.stat(path)
-        except OSError:
-            parts.append((path, -1, 0, 0))
-            continue
-        parts.append((path, st.st_size, st.st_mtime_ns, st.st_ino))
-    return tuple(parts)
-
-
-def _goes_on(parsed: Signature | None, now: Signature, position: Position | None) -> bool:
-    """Whether the file read as `parsed` is now the same plain file, grown (or touched)."""
-    if position is None or parsed is None or len(parsed) != 1 or len(now) != 1:
-        return False
-    (path, size, _, inode), (now_path, now_size, _, now_inode) = parsed[0], now[0]
-    return (
-        path == now_path
-        and inode == now_inode
-        and size >= 0
-        and now_size >= max(size, position.offset)
-    )
-
-
-def _from_position(
-    path: str, position: Position, on_damage: OnDamage, on_unreadable: OnUnreadable
-) -> Iterator[dict[str, Any]]:
-    """The records of a plain file from `position` on; a read error is reported, not raised."""
-
-    def damaged(line: int, reason: str) -> None:
-        on_damage(path, line, reason)
-
-    try:
-        for _, record in iter_records_from(path, position, damaged):
-            yield record
-    except OSError as exc:
-        on_unreadable(path, str(exc.strerror or exc))
