@@ -50,6 +50,9 @@ loads_native = _decode
 # ValueError (msgspec.ValidationError, DecodeError) for any other shape or for what msgspec
 # refuses; the caller then reads those the full way.
 Struct = msgspec.Struct
+# A Struct field's default for "not in the object": a field typed `X | UnsetType` set to UNSET.
+UNSET = msgspec.UNSET
+UnsetType = msgspec.UnsetType
 _T = TypeVar("_T")
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..jsonio import loads_native
+from ..jsonio import Struct, loads_native, native_reader
 from .stream import SSEStream, parse_data
 
 # Message fields that arrive as text fragments to be concatenated.
@@ -18,10 +18,6 @@ _NOT_CARRIED = frozenset({"object", "choices", "obfuscation"})
 _CALL_KEYS = frozenset({"index", "id", "type", "function"})
 # Choice keys with a rule of their own, or (message) that must not override the rebuilt one.
 _CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs", "message"})
-# The usual chunk: these keys only, when id, created and model are held (the rest need no rule),
-# and one choice with these keys only, its delta only `content`, no finish_reason or logprobs.
-_PLAIN_CHUNK = frozenset({"id", "object", "created", "model", "choices", "obfuscation"})
-_PLAIN_CHOICE = frozenset({"index", "delta", "finish_reason", "logprobs"})
 _JSON_TYPES = {
     dict: "object",
     list: "array",
@@ -31,6 +27,33 @@ _JSON_TYPES = {
     bool: "boolean",
     type(None): "null",
 }
+
+
+class _PlainDelta(Struct, forbid_unknown_fields=True, gc=False):
+    content: str
+
+
+class _PlainChoice(Struct, forbid_unknown_fields=True, gc=False):
+    index: int
+    delta: _PlainDelta
+    finish_reason: None = None
+    logprobs: None = None
+
+
+class _PlainChunk(Struct, forbid_unknown_fields=True, gc=False):
+    """The usual chunk: one choice whose delta is only `content` text, without finish_reason
+    or logprobs, and no field beyond these (the ones it names need no rule once id, created
+    and model are held); any other shape is refused with ValueError."""
+
+    choices: tuple[_PlainChoice]
+    id: Any = None
+    object: Any = None
+    created: Any = None
+    model: Any = None
+    obfuscation: Any = None
+
+
+read_plain_chunk = native_reader(_PlainChunk)
 
 
 def _merge(old: Any, new: Any) -> Any:
@@ -232,40 +255,37 @@ class StreamRebuilder(SSEStream):
         return result
 
     def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
-        """The usual chunk (see _PLAIN_CHUNK), read with msgspec, has its text appended to its
-        choice's content straight away; other unnamed objects without `error` go to the chunk's
-        rules; every other event takes `on_event`, which reads it the full way."""
+        """The usual chunk (see _PlainChunk), read by msgspec into its shape, has its text
+        appended to its choice's content straight away; other unnamed objects without `error`
+        go to the chunk's rules; every other event takes `on_event`, which reads it the full
+        way."""
         add_chunk, content = self._add_chunk, self._content
         head_held = all(self._head.values())  # then id, created and model change no more
+        held_index, held_parts = None, None  # the last usual chunk's choice and its fragments
         for name, data in zip(names, datas, strict=True):
             if name:
                 self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
                 continue
+            if head_held:
+                try:
+                    choice = read_plain_chunk(data).choices[0]
+                except (ValueError, RecursionError):  # not the usual chunk: read in full below
+                    pass
+                else:
+                    index = choice.index
+                    if index == held_index:
+                        held_parts.append(choice.delta.content)  # type: ignore[union-attr]
+                        continue
+                    parts = content.get(index) or self._content_parts(index)
+                    if parts is not None:
+                        held_index, held_parts = index, parts
+                        parts.append(choice.delta.content)
+                        continue
             try:
                 obj = loads_native(data)
             except (ValueError, RecursionError):
-                self.on_event("", data.decode("utf-8", "replace"))
-                continue
-            if type(obj) is not dict:
-                self.on_event("", data.decode("utf-8", "replace"))
-                continue
-            items = obj.get("choices")
-            if head_held and type(items) is list and len(items) == 1 and obj.keys() <= _PLAIN_CHUNK:
-                item = items[0]
-                if (
-                    type(item) is dict
-                    and item.keys() <= _PLAIN_CHOICE
-                    and item.get("finish_reason") is None
-                    and item.get("logprobs") is None
-                ):
-                    delta, index = item.get("delta"), item.get("index")
-                    if type(delta) is dict and len(delta) == 1 and type(index) is int:
-                        text = delta.get("content")
-                        parts = content.get(index) or self._content_parts(index)
-                        if parts is not None and type(text) is str:
-                            parts.append(text)
-                            continue
-            if obj.get("error"):
+                obj = None
+            if type(obj) is not dict or obj.get("error"):
                 self.on_event("", data.decode("utf-8", "replace"))
                 continue
             add_chunk(obj)

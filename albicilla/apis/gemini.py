@@ -4,13 +4,13 @@ stream, its completeness, the proxy's frames and errors in Google's shape; docs/
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
 from ..errors import ProxyError
 from .api_keys import header_key
-from .gemini_stream import JsonArraySplitter, ResponseMerger
+from .gemini_stream import JsonArraySplitter, ResponseMerger, read_usual_chunk
 from .stream import SSEStream, parse_data
 
 # Flask rules: the model is a path segment ending in the method name.
@@ -91,6 +91,18 @@ class GeminiStream(SSEStream):
     def error(self) -> Any:
         return self._chunks.error
 
+    def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
+        """The usual chunk (see UsualChunk) goes straight to the merger; every other event
+        takes `on_event`, which reads it the full way. Event names are not read."""
+        add_usual = self._chunks.merger.add_usual
+        for data in datas:
+            try:
+                usual = add_usual(read_usual_chunk(data))
+            except (ValueError, RecursionError):  # not the usual chunk: read in full below
+                usual = False
+            if not usual:
+                self.on_event("", data.decode("utf-8", "replace"))
+
     def on_event(self, event: str, data: str) -> None:
         try:
             obj = parse_data(data)
@@ -147,6 +159,11 @@ class GeminiArrayStream:
         self._closed = True
 
     def _on_element(self, raw: bytes) -> None:
+        try:
+            if self._chunks.merger.add_usual(read_usual_chunk(raw)):
+                return
+        except (ValueError, RecursionError):  # not the usual chunk (see UsualChunk): in full
+            pass
         text = raw.decode("utf-8", "replace")
         try:
             obj = parse_data(text)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ..jsonio import UNSET, Struct, UnsetType, native_reader
 from .sse import MAX_EVENT_BYTES
 
 # Where something happens outside a string: a bracket, a brace, a quote opening a string.
@@ -16,6 +17,34 @@ _WHITESPACE = b" \t\r\n,"
 # Candidate fields taken from the last chunk that has them (docs/design.md section 14); every other
 # candidate field, and every response field, is the last value sent.
 _TEXT_KEYS = frozenset({"text", "thought", "thoughtSignature"})
+
+
+class _UsualPart(Struct, forbid_unknown_fields=True, gc=False):
+    text: str
+
+
+class _UsualContent(Struct, forbid_unknown_fields=True, gc=False):
+    parts: tuple[_UsualPart]
+    role: Any = UNSET
+
+
+class _UsualCandidate(Struct, forbid_unknown_fields=True, gc=False):
+    content: _UsualContent
+    index: int | UnsetType = UNSET
+
+
+class UsualChunk(Struct, forbid_unknown_fields=True, gc=False):
+    """The usual chunk: one candidate, its content one plain text part (no thought, no
+    signature), and only these response fields; any other shape is refused with ValueError."""
+
+    candidates: tuple[_UsualCandidate]
+    usageMetadata: Any = UNSET
+    modelVersion: Any = UNSET
+    responseId: Any = UNSET
+    createTime: Any = UNSET
+
+
+read_usual_chunk = native_reader(UsualChunk)
 
 
 class JsonArraySplitter:
@@ -202,6 +231,9 @@ class ResponseMerger:
         self._candidates: dict[int, dict[str, Any]] = {}
         self._parts: dict[int, list[dict[str, Any]]] = {}
         self._roles: dict[int, Any] = {}
+        # Per candidate whose last part is plain text that later text joins: the text sent for
+        # it since (`add_usual`), joined into it when the parts are read or another part comes.
+        self._runs: dict[int, list[str]] = {}
         self._chunks = 0
 
     @property
@@ -231,6 +263,57 @@ class ResponseMerger:
                 index = position
             self._add_candidate(index, candidate)
 
+    def add_usual(self, chunk: UsualChunk) -> bool:
+        """The usual chunk, as `add` would take it, when that changes no order: its response
+        fields and candidate seen before; False (nothing taken) otherwise."""
+        top = self._top
+        usage, version = chunk.usageMetadata, chunk.modelVersion
+        response_id, created = chunk.responseId, chunk.createTime
+        if (
+            (usage is not UNSET and "usageMetadata" not in top)
+            or (version is not UNSET and "modelVersion" not in top)
+            or (response_id is not UNSET and "responseId" not in top)
+            or (created is not UNSET and "createTime" not in top)
+        ):
+            return False
+        candidate = chunk.candidates[0]
+        index = 0 if candidate.index is UNSET else candidate.index
+        held = self._candidates.get(index)
+        if held is None or (candidate.index is not UNSET and "index" not in held):
+            return False
+        self._chunks += 1
+        if candidate.index is not UNSET:
+            held["index"] = index  # (the same number, perhaps held as True before)
+        if usage is not UNSET:
+            top["usageMetadata"] = usage
+        if version is not UNSET:
+            top["modelVersion"] = version
+        if response_id is not UNSET:
+            top["responseId"] = response_id
+        if created is not UNSET:
+            top["createTime"] = created
+        role = candidate.content.role
+        if role is not UNSET and role and index not in self._roles:
+            self._roles[index] = role
+        text = candidate.content.parts[0].text
+        run = self._runs.get(index)
+        if run is None:
+            parts = self._parts[index]
+            if parts and _plain_text(parts[-1]):
+                run = self._runs[index] = []
+            else:
+                parts.append({"text": text})
+                self._runs[index] = []
+                return True
+        run.append(text)
+        return True
+
+    def _flush(self, index: int) -> None:
+        """The text `add_usual` held for candidate `index`'s last part, joined into it."""
+        run = self._runs.pop(index, None)
+        if run:
+            self._parts[index][-1]["text"] += "".join(run)
+
     def _add_candidate(self, index: int, candidate: dict[str, Any]) -> None:
         held = self._candidates.setdefault(index, {})
         parts = self._parts.setdefault(index, [])
@@ -248,6 +331,7 @@ class ResponseMerger:
         if role and index not in self._roles:
             self._roles[index] = role
         new = content.get("parts")
+        self._flush(index)
         for part in new if isinstance(new, list) else ():
             if not isinstance(part, dict):
                 self.note("a part that is not an object ignored")
@@ -264,6 +348,8 @@ class ResponseMerger:
         """A fresh snapshot; None before the first chunk."""
         if not self._chunks:
             return None
+        for index in list(self._runs):
+            self._flush(index)
         result: dict[str, Any] = {}
         if self._candidates:
             candidates = []
@@ -279,6 +365,16 @@ class ResponseMerger:
             result["candidates"] = candidates
         result.update(self._top)
         return result
+
+
+def _plain_text(last: dict[str, Any]) -> bool:
+    """Plain text (no thought) that a plain text part sent next joins: `_joins` for it."""
+    return (
+        isinstance(last.get("text"), str)
+        and last.keys() <= _TEXT_KEYS
+        and "thoughtSignature" not in last
+        and not last.get("thought")
+    )
 
 
 def _joins(last: dict[str, Any], part: dict[str, Any]) -> bool:

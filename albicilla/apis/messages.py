@@ -14,12 +14,12 @@ from .stream import SSEStream, parse_data
 PATH = "/v1/messages"
 
 
-class _TextDelta(Struct):
+class _TextDelta(Struct, gc=False):
     type: Literal["text_delta"]
     text: str
 
 
-class _BlockTextDelta(Struct):
+class _BlockTextDelta(Struct, gc=False):
     """The usual event: what `MessageAccumulator.add` reads of a text delta, other fields left
     alone as there; any other shape (a bool or float index too) is refused with ValueError."""
 
