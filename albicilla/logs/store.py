@@ -76,30 +76,28 @@ def append_line(root: Path, day: str, file_name: str, line: bytes) -> None:
 
     Once locked, the file must still be the one at its path: the compactor (docs/design.md
     section 13) removes a `.jsonl` under this lock after copying it, and a record appended to the
-    removed file would be lost, so the writer opens the path again."""
+    removed file would be lost, so the writer opens the path again. Closing the file releases
+    the lock."""
     dir_fd = _open_day_dir(root, day)
     try:
         for attempt in range(REOPEN_ATTEMPTS):
             fd = os.open(file_name, _FILE_FLAGS, 0o600, dir_fd=dir_fd)
             try:
-                locked = _lock(fd)
-                try:
-                    if attempt + 1 < REOPEN_ATTEMPTS and not _still_linked(fd, file_name, dir_fd):
-                        continue
-                    _write_line(fd, line)
-                    return
-                finally:
-                    if locked:
-                        fcntl.flock(fd, fcntl.LOCK_UN)
+                _lock(fd)
+                held = os.fstat(fd)
+                if attempt + 1 < REOPEN_ATTEMPTS and not _still_linked(held, file_name, dir_fd):
+                    continue
+                _write_line(fd, line, held.st_size)
+                return
             finally:
-                os.close(fd)
+                _close(fd)
     finally:
-        os.close(dir_fd)
+        _close(dir_fd)
 
 
-def _still_linked(fd: int, file_name: str, dir_fd: int) -> bool:
-    """Whether the open file is still the one named `file_name` (not removed or replaced)."""
-    held = os.fstat(fd)
+def _still_linked(held: os.stat_result, file_name: str, dir_fd: int) -> bool:
+    """Whether the open file (`held`, its fstat) is still the one named `file_name` (not
+    removed or replaced)."""
     if held.st_nlink == 0:
         return False
     try:
@@ -109,14 +107,22 @@ def _still_linked(fd: int, file_name: str, dir_fd: int) -> bool:
     return (named.st_ino, named.st_dev) == (held.st_ino, held.st_dev)
 
 
-def _write_line(fd: int, line: bytes) -> None:
-    size = os.fstat(fd).st_size
+def _write_line(fd: int, line: bytes, size: int) -> None:
+    """Write `line` at the end of the file, `size` bytes long when it was locked."""
     # A torn last line (a writer killed mid-write) must not swallow this record.
     if size and os.pread(fd, 1, size - 1) != b"\n":
         line = b"\n" + line
     view = memoryview(line)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def _close(fd: int) -> None:
+    """Close a descriptor of the log tree. Not `os.close`: gevent's monkey-patching wraps it
+    in an fcntl and an fstat, and defers a directory's close through its event loop (about
+    4 us a record together); these descriptors are never watched by an event loop, and
+    nothing is written at close (every write has returned), so its error does not matter."""
+    os.closerange(fd, fd + 1)
 
 
 def probe_store(root: Path, day: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -143,7 +144,13 @@ def utc_timestamp(epoch: float) -> str:
     micros = round((epoch - seconds) * 1e6)
     if micros == 1_000_000:
         seconds, micros = seconds + 1, 0
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
+    return _second(seconds) + f".{micros:06d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _second(seconds: int) -> str:
+    """The timestamp up to its second, formatted once for the records of that second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 def abandon_in_flight(reason: str = SHUTDOWN_REASON) -> int:

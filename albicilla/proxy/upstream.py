@@ -74,9 +74,13 @@ class Upstream:
             base: requests.utils.get_environ_proxies(base + "/")
             for base in (self.base, *self.api_bases.values())
         }
-        self.verify: bool | str = (
-            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        )
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        # The CA bundle only where TLS may be spoken (an https base, or any base reached
+        # through a proxy): requests looks a path up on disk on every call it is given to.
+        self.verify: dict[str, bool | str] = {
+            base: bundle if bundle and (base.lower().startswith("https:") or proxies) else True
+            for base, proxies in self.proxies.items()
+        }
         self._session: requests.Session | None = None
         self._adapter: HTTPAdapter | None = None
         # Each base as requests prepares a URL (lower-case scheme and host, IDNA), done once, so
@@ -136,7 +140,7 @@ class Upstream:
                 stream=True,
                 timeout=self.timeout,
                 proxies=self.proxies[base],
-                verify=self.verify,
+                verify=self.verify[base],
             )
         except requests.Timeout as exc:
             raise UpstreamTimeout(f"upstream timed out: {_short(exc)}") from None
