@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from ..errors import ProxyError
-from ..jsonio import Struct, dumps, native_reader
+from ..jsonio import Struct, dumps, loads_native, native_reader
 from .messages_stream import MessageAccumulator
 from .stream import SSEStream, parse_data
 
@@ -117,26 +117,36 @@ class MessagesStream(SSEStream):
                         parts.append(event.delta.text)
                         continue
             held_index = parts = None
-            self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
+            try:
+                obj = loads_native(data)
+            except (ValueError, RecursionError):  # not UTF-8 or not plain JSON: the full way
+                self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
+            else:
+                self._on_object(name.decode("utf-8", "replace"), obj, data)
 
     def on_event(self, event: str, data: str) -> None:
         try:
             obj = parse_data(data)
         except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
             obj = None
+        self._on_object(event, obj, data)
+
+    def _on_object(self, event: str, obj: Any, raw: str | bytes) -> None:
+        """An event's data read as JSON (as `parse_data` reads it; None when it is not), and
+        the data itself, for the error and the notes."""
         kind = obj.get("type") if isinstance(obj, dict) else None
         # Dispatched on the event name, like the SDK; a stream without names on `data.type`.
         name = event or (kind if isinstance(kind, str) else "")
         if event and isinstance(kind, str) and kind != event:
             self.note(f"event {event[:40]!r} carries data of type {kind[:40]!r}")
         if name == "error":
-            self._record_error(obj, data)
+            self._record_error(obj, _text(raw))
         elif name == "message_stop":
             self._stopped = True
         elif name == "ping":
             pass
         elif not isinstance(obj, dict):
-            self.note(f"unparsable {name[:40]!r} event: {data[:60]!r}")
+            self.note(f"unparsable {name[:40]!r} event: {_text(raw)[:60]!r}")
         else:
             self._message.add(name, obj)
 
@@ -186,3 +196,7 @@ def error_body(err: ProxyError) -> dict[str, Any]:
         "type": "error",
         "error": {"type": _ERROR_TYPES.get(err.status, "api_error"), "message": err.message},
     }
+
+
+def _text(data: str | bytes) -> str:
+    return data if isinstance(data, str) else data.decode("utf-8", "replace")

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from ..errors import ProxyError
-from ..jsonio import Struct, dumps, native_reader
+from ..jsonio import Struct, dumps, loads_native, native_reader
 from .responses_stream import DELTAS, DONES, PARTS, OutputItems
 from .stream import SSEStream, parse_data
 
@@ -122,7 +122,9 @@ class ResponsesStream(SSEStream):
         is appended straight away; every other event takes `on_event`, which reads it the
         full way (and may replace items or parts: the fragments at hand go)."""
         fragments_of = self._items.text_fragments
-        held, fragments = None, None  # (output_index, content_index) and its fragments
+        # The last usual event's output and content index, and the fragments they lead to.
+        held_output, held_content, fragments = -1, -1, None
+        last = self._sequence  # the highest sequence_number, written back before `on_event`
         for name, data in zip(names, datas, strict=True):
             if name == b"response.output_text.delta" and self._terminal is None:
                 try:
@@ -130,19 +132,30 @@ class ResponsesStream(SSEStream):
                 except (ValueError, RecursionError):  # not the usual event: read in full below
                     event = None
                 if event is not None and not event.error:
-                    where = (event.output_index, event.content_index)
-                    if where != held:
-                        held, fragments = where, fragments_of(*where)
+                    if event.output_index != held_output or event.content_index != held_content:
+                        held_output, held_content = event.output_index, event.content_index
+                        fragments = fragments_of(held_output, held_content)
                     if fragments is not None:
-                        number, last = event.sequence_number, self._sequence
+                        number = event.sequence_number
                         if type(number) is int and (last is None or number > last):
-                            self._sequence = number
+                            last = number
                         else:
+                            self._sequence = last
                             self._check_sequence(number)
+                            last = self._sequence
                         fragments.append(event.delta)
                         continue
-            held = fragments = None
-            self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
+            held_output, held_content, fragments = -1, -1, None
+            self._sequence = last
+            try:
+                obj = loads_native(data)
+            except (ValueError, RecursionError):  # not UTF-8 or not plain JSON: the full way
+                self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
+            else:
+                if self._terminal is None:
+                    self._on_object(name.decode("utf-8", "replace"), obj)
+            last = self._sequence
+        self._sequence = last
 
     def on_event(self, event: str, data: str) -> None:
         if self._terminal is not None:
@@ -155,6 +168,10 @@ class ResponsesStream(SSEStream):
             else:
                 self.note(f"unparsable event: {data[:60]!r}")
             return
+        self._on_object(event, obj)
+
+    def _on_object(self, event: str, obj: Any) -> None:
+        """An event's data, read as JSON (as `parse_data` reads it)."""
         if not isinstance(obj, dict):
             self.note(f"event {event!r} is not a JSON object")
             return

@@ -82,9 +82,16 @@ def watch_for_hangup(environ: Mapping[str, Any]) -> Callable[[], None]:
     return stop
 
 
+_patched = False  # seen patched once: a process is never unpatched
+
+
 def _gevent_patched() -> bool:
+    global _patched
+    if _patched:
+        return True
     try:
         from gevent import monkey
     except ImportError:
         return False
-    return monkey.is_module_patched("socket")
+    _patched = monkey.is_module_patched("socket")
+    return _patched

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -10,7 +11,7 @@ from werkzeug.wsgi import get_input_stream
 
 from ..apis import LOGGED_APIS, LoggedApi
 from ..errors import InvalidRequest, NotFound, PayloadTooLarge, ProxyError, UnsupportedMediaType
-from ..jsonio import loads_for_record
+from ..jsonio import loads_for_record, loads_native
 from .exchange import Exchange
 from .hangup import watch_for_hangup
 from .relay import (
@@ -39,18 +40,18 @@ def logged_exchange(api: LoggedApi, model: str | None = None) -> Response:
     state = _state()
     body = _read_limited_body(state.settings.max_body_bytes)
     payload = parse_json_object(body)
-    path = request.path
+    path, headers = request.path, request.headers
     session_id = resolve_session_id(
         payload,
-        request.headers,
+        headers,
         state.settings.session_headers,
-        api.session_candidates(payload, request.headers),
-        api.api_key(request.headers, request.query_string),
+        api.session_candidates(payload, headers),
+        api.api_key(headers, request.query_string),
     )
     rule = request.url_rule.rule if request.url_rule is not None else path
     exchange = Exchange(
         state.store,
-        endpoint=rule.replace("<model>", "{model}"),
+        endpoint=_endpoint(rule),
         session_id=session_id,
         request=payload,
         stream=api.is_stream(path, payload),
@@ -61,8 +62,8 @@ def logged_exchange(api: LoggedApi, model: str | None = None) -> Response:
     )
     stop_watching = watch_for_hangup(request.environ)
     try:
-        headers = decodable_encodings(forward_headers(request.headers.items()))
-        upstream_response = state.upstream.send("POST", path, request.query_string, headers, body)
+        forwarded = decodable_encodings(forward_headers(headers.items()))
+        upstream_response = state.upstream.send("POST", path, request.query_string, forwarded, body)
     except ProxyError as err:
         stop_watching()
         exchange.finish(
@@ -115,7 +116,19 @@ def passthrough(subpath: str) -> Response:
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
-        payload = loads_for_record(body.decode("utf-8"))
+        # The usual body, read from its bytes (msgspec checks the UTF-8 itself): the value the
+        # full way below gives, without decoding a large body to text first.
+        payload = loads_native(body)
+    except (ValueError, RecursionError):
+        payload = _parse_json_body(body)
+    if not isinstance(payload, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    return payload
+
+
+def _parse_json_body(body: bytes) -> Any:
+    try:
+        return loads_for_record(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise InvalidRequest("The request body is not valid UTF-8.") from None
     except RecursionError:
@@ -124,9 +137,12 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         raise InvalidRequest(
             "We could not parse the JSON body of your request. The body must be a JSON object."
         ) from None
-    if not isinstance(payload, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
-    return payload
+
+
+@functools.lru_cache(maxsize=64)
+def _endpoint(rule: str) -> str:
+    """The record's `endpoint` for a route: its model as `{model}` (docs/design.md section 14)."""
+    return rule.replace("<model>", "{model}")
 
 
 def _read_limited_body(limit: int) -> bytes:
