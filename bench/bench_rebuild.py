@@ -1,6 +1,7 @@
 """CPU to rebuild one stream of each logged API from its bytes, beside `json` alone on its events.
 
-    uv run python bench/bench_rebuild.py [--tokens 50] [--rounds 7] [--streams 300] [--chunk 0]
+    uv run python bench/bench_rebuild.py [--tokens 50] [--rounds 7] [--streams 300]
+                                         [--chunk N | --as-written]
 
 The streams are the proxy benchmark's own (bench/api_bodies.py: what nginx serves in
 `bench/run proxy` phase 4). For each API it times, in this process, the whole record-side work
@@ -64,10 +65,19 @@ def main(argv: list[str] | None = None) -> int:
         help="feed the body in pieces of this many bytes, cut anywhere, as "
         "reads may arrive (default 0: the whole body at once)",
     )
+    parser.add_argument(
+        "--as-written",
+        action="store_true",
+        help="feed the body as the benchmark's upstream writes it: one read per event write "
+        "(what a model streaming tokens over time gives the proxy)",
+    )
     args = parser.parse_args(argv)
     if args.chunk < 0:
         parser.error("--chunk must be 0 or more")
+    if args.chunk and args.as_written:
+        parser.error("--chunk and --as-written exclude each other")
     fed = f", fed in {args.chunk}-byte pieces" if args.chunk else ""
+    fed = ", fed as written (one read per write)" if args.as_written else fed
     print(f"us per stream, minimum over {args.rounds} rounds of {args.streams}{fed}:")
     print(
         f"{'api':10s} {'events':>6s} {'rebuild':>8s} {'json/event':>10s} {'json joined':>11s} "
@@ -82,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 
         size = args.chunk or len(body)
         chunks = [body[start : start + size] for start in range(0, len(body), size)]
+        if args.as_written:
+            chunks = api_bodies.stream_writes(name, args.tokens)
         rebuilt = best_us(partial(rebuild, api, chunks), args.rounds, args.streams)
         per_event = best_us(partial(parse_each, events), args.rounds, args.streams)
         at_once = best_us(partial(json.loads, joined), args.rounds, args.streams)

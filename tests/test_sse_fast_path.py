@@ -419,6 +419,7 @@ def test_chat_any_events_any_chunks(events: list[bytes], cuts: list[int]) -> Non
     body = b"".join(events)
     same_as_bytewise(ChatStream, body)
     _same_in_chunks(ChatStream, body, cuts)
+    _same_as_written(ChatStream, events)
 
 
 @settings(max_examples=150, deadline=None)
@@ -427,6 +428,7 @@ def test_messages_any_events_any_chunks(events: list[bytes], cuts: list[int]) ->
     body = b"".join(events)
     same_as_bytewise(MessagesStream, body)
     _same_in_chunks(MessagesStream, body, cuts)
+    _same_as_written(MessagesStream, events)
 
 
 @settings(max_examples=150, deadline=None)
@@ -435,6 +437,7 @@ def test_responses_any_events_any_chunks(events: list[bytes], cuts: list[int]) -
     body = b"".join(events)
     same_as_bytewise(ResponsesStream, body)
     _same_in_chunks(ResponsesStream, body, cuts)
+    _same_as_written(ResponsesStream, events)
 
 
 def _gemini_chunk(text: object, index: object = 0, **extra: object) -> dict:
@@ -495,6 +498,7 @@ def test_gemini_any_events_any_chunks(events: list[bytes], cuts: list[int]) -> N
     body = b"".join(events)
     same_as_bytewise(GeminiStream, body)
     _same_in_chunks(GeminiStream, body, cuts)
+    _same_as_written(GeminiStream, events)
     # The same chunks as one JSON array: each element read as it ends, the usual ones at once.
     elements = [event[6:-2] for event in events if event.startswith(b"data: ")]
     array = b"[" + b",".join(elements) + b"]"
@@ -507,6 +511,32 @@ def test_gemini_any_events_any_chunks(events: list[bytes], cuts: list[int]) -> N
     whole.feed(array)
     if b"{bad" not in array:  # (the array's splitter reads a broken element differently)
         assert json.dumps(whole.response()) == json.dumps(slow.response())
+
+
+def _same_as_written(make, events: list[bytes]) -> None:  # type: ignore[no-untyped-def]
+    """Each event as a read of its own (a model streaming tokens): what the whole body gives."""
+    whole, written = make(), make()
+    whole.feed(b"".join(events))
+    whole.close()
+    for event in events:
+        written.feed(event)
+    written.close()
+    assert written.notes == whole.notes
+    assert json.dumps(written.response()) == json.dumps(whole.response())
+
+
+def test_a_read_of_one_whole_event_is_taken_at_once_between_events() -> None:
+    decoder = run([b"event: a\ndata: 1\n\n", b"data: 2\n\n", b"data: [DONE] x\n\n", data(3)])
+    assert decoder.batches == [1, 1]
+    assert decoder.seen == [("event", "a", "1"), ("event", "", "2")] and decoder.done
+    # Inside an event under way, or with a CR or a field of another kind: line by line.
+    for reads in (
+        [b"event: a\n", b"data: 1\n\n"],
+        [b"data: 1\r\n\n"],
+        [b"event: a\ndata:1\n\n"],
+        [b"event: a\nid: 1\n\n"],
+    ):
+        assert run(reads).seen == run(bytewise(b"".join(reads))).seen
 
 
 def _same_in_chunks(make, body: bytes, cuts: list[int]) -> None:  # type: ignore[no-untyped-def]  # type: ignore[no-untyped-def]
@@ -529,10 +559,17 @@ def test_only_chunks_of_a_kibibyte_or_more_are_read_at_once() -> None:
         small = data("x" * 200) * 4
         large = data("x" * 300) * 4
         assert len(small) < 1024 <= len(large)
-        assert run([small]).batches == [] and run([large]).batches == [4]
+        # Read line by line, each event of one data line still goes to on_events, alone.
+        assert run([small]).batches == [1, 1, 1, 1] and run([large]).batches == [4]
         assert run([small]).seen == run([large.replace(b"x" * 300, b"x" * 200)]).seen
         # One line and its blank line: line by line, whatever its size.
-        assert run([data("x" * 2000)]).batches == []
+        assert run([data("x" * 2000)]).batches == [1]
+
+
+def test_an_event_of_several_data_lines_goes_to_on_event_decoded() -> None:
+    decoder = run([b"event: e\ndata: a\ndata: \xff\n\n" + data("x")])
+    assert decoder.batches == [1]  # only the one-line event
+    assert decoder.seen[:2] == [("event", "e", "a\n\ufffd"), ("event", "", '"x"')]
 
 
 @pytest.mark.parametrize(

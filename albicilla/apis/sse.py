@@ -38,9 +38,11 @@ class SSEDecoder:
     owner adds with `note`, are kept in `notes`.
 
     A chunk that starts at an event's start and holds whole events of one data line each (the
-    usual chunk) is read at once; with `on_events`, its events go there at once, their names
-    and data as two lists of raw bytes (decoded as UTF-8 with "replace" by the consumer, or
-    handed on to `on_event`): the same events, in the same order, as `on_event` would get.
+    usual chunk) is read at once. An event of one data line (the usual event) goes to
+    `on_events`, with the others of its chunk when the chunk was read at once: their names and
+    data as two sequences of raw bytes (decoded as UTF-8 with "replace" by the consumer, or
+    handed on to `on_event`, which `on_events` does by default); an event of several data
+    lines goes to `on_event` decoded. The same events, in the same order, either way.
     """
 
     def __init__(
@@ -64,7 +66,7 @@ class SSEDecoder:
         self._first_line = True
         self._data: list[bytes] = []  # decoded when the event ends: once, for the usual one line
         self._size = 0  # what the event's data lines take, counted once there are two
-        self._event = ""
+        self._event = b""  # the event's name, raw
         self._closed = False
         self._done = False
 
@@ -110,6 +112,8 @@ class SSEDecoder:
                 chunk = chunk[1:]
                 if not chunk:
                     return
+        if chunk[-2:] == b"\n\n" and self._one_event(chunk):  # the read of one usual event
+            return
         if len(chunk) >= _AT_ONCE and chunk.find(b"\n") < len(chunk) - 2:  # not one line
             chunk = self._whole_events(chunk)  # what is left: the usual chunk leaves nothing
             if not chunk or self._done:
@@ -148,24 +152,52 @@ class SSEDecoder:
             self._partial.append(lines.pop())
         if self._first_line and lines:
             lines[0] = self._without_bom(lines[0])
-        field, on_event = self._field, self.on_event
+        field = self._field
         for raw in lines:
             if raw:
                 field(raw)
                 continue
             data, event = self._data, self._event  # a blank line: the event ends
-            self._data, self._event = [], ""
+            self._data, self._event = [], b""
             if len(data) == 1:  # the usual event, and one line is never over the limit
-                text = data[0].decode("utf-8", "replace")
-            else:
-                self._size = 0
-                if not data:
-                    continue
-                text = "\n".join([part.decode("utf-8", "replace") for part in data])
-            if text.startswith("[DONE]"):  # the openai SDK's test too
+                if data[0].startswith(b"[DONE]"):  # the openai SDK's test too
+                    self._done = True
+                    return
+                self.on_events((event,), data)  # raw, as from the fast path
+                continue
+            self._size = 0
+            if not data:
+                continue
+            text = "\n".join([part.decode("utf-8", "replace") for part in data])
+            if text.startswith("[DONE]"):
                 self._done = True
                 return
-            on_event(event, text)
+            self.on_event(event.decode("utf-8", "replace"), text)
+
+    def _one_event(self, chunk: bytes) -> bool:
+        """A chunk that is one whole event of the usual form (see `usual_events`), arriving
+        between events, goes to `on_events` as it is; False (nothing read) for any other."""
+        if self._first_line or self._partial or self._held or self._data or self._size:
+            return False
+        if chunk[:6] == b"data: ":
+            if self._event or chunk.count(b"\n") != 2:
+                return False
+            name, data = b"", chunk[6:-2]
+        elif chunk[:7] == b"event: ":
+            if self._event or chunk.count(b"\n") != 3:
+                return False
+            name, found, data = chunk[7:-2].partition(b"\ndata: ")
+            if not found:
+                return False
+        else:
+            return False
+        if b"\r" in chunk:
+            return False
+        if data[:6] == b"[DONE]":  # the openai SDK's test too
+            self._done = True
+        else:
+            self.on_events((name,), (data,))
+        return True
 
     def _whole_events(self, chunk: bytes) -> bytes:
         """The whole events the chunk starts with (after the end of one under way, read line
@@ -242,7 +274,7 @@ class SSEDecoder:
             else:
                 data.append(value)
         elif name == b"event":
-            self._event = value.decode("utf-8", "replace")
+            self._event = value
 
     def _more_data(self, value: bytes) -> None:
         # Counted only once a second line comes (one line is bounded as a line already); past
