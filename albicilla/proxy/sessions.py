@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -11,6 +12,7 @@ from typing import Any
 from ..apis.api_keys import header_key
 
 ANONYMOUS = "anonymous"
+_REMEMBERED_ID_LENGTH = 200
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _SLUG_JUNK = re.compile(r"[^A-Za-z0-9._-]+")
 # The shape of a hashed name; a plain id of this shape is hashed too, so names stay injective.
@@ -49,9 +51,21 @@ def resolve_session_id(
 
 
 def session_file_name(session_id: str) -> str:
-    """A file name (without `.jsonl`) that stays in its directory and is unique per id.
+    """A file name (without `.jsonl`) that stays in its directory and is unique per id
+    (`_file_name` says how). Remembered for the last ids of usual length (a session's records
+    come in runs); a long id is not kept, so a client cannot fill memory with them."""
+    if len(session_id) <= _REMEMBERED_ID_LENGTH:
+        return _remembered_file_name(session_id)
+    return _file_name(session_id)
 
-    Plain ids are used as they are (a plain id shaped like a hashed name is hashed, a UUID
+
+@functools.lru_cache(maxsize=1024)
+def _remembered_file_name(session_id: str) -> str:
+    return _file_name(session_id)
+
+
+def _file_name(session_id: str) -> str:
+    """Plain ids are used as they are (a plain id shaped like a hashed name is hashed, a UUID
     excepted). Anything else becomes a readable slug plus `-` plus 12 hex digits of the id's
     SHA-256.
     """
