@@ -104,7 +104,8 @@ def test_nginx_and_wrk_runs_at_tiny_sizes(tmp_path):
         assert results["sse50_c32"][api]["floor"]["errors"] == 0, api
 
 
-def test_the_rebuild_bench_times_every_api(tmp_path):
+@pytest.mark.parametrize("feed", [[], ["--as-written"], ["--chunk", "50"]])
+def test_the_rebuild_bench_times_every_api(tmp_path, feed):
     done = subprocess.run(
         [
             sys.executable,
@@ -115,6 +116,7 @@ def test_the_rebuild_bench_times_every_api(tmp_path):
             "1",
             "--streams",
             "3",
+            *feed,
         ],
         cwd=ROOT,
         capture_output=True,
@@ -129,6 +131,24 @@ def test_the_rebuild_bench_times_every_api(tmp_path):
     for row in rows.values():
         ratio = float(row[4].removesuffix("x"))
         assert abs(ratio - float(row[1]) / float(row[3])) <= 0.5 + 0.1 * ratio, row
+
+
+@pytest.mark.parametrize("kind", [[], ["--stream"]])
+def test_the_profile_beside_the_logging_floor_runs(kind):
+    need.program("wrk")
+    need.program("nginx", "/usr/sbin/nginx")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "profile_vs_floor.py"), "--seconds", "1", *kind],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    lines = done.stdout.splitlines()
+    assert lines[1].startswith("requests/s: ") and lines[2].startswith("all samples: ")
+    # Both were sampled: each one's own code shows up in the inclusive list.
+    assert "logging_floor.py" in done.stdout and "albicilla/proxy/views.py" in done.stdout
 
 
 def gemini_record(response: dict, *, complete: bool = True) -> dict:
