@@ -25,7 +25,7 @@ _MAX_ERROR_TEXT = 300
 # The base decoder's note at a close without [DONE]: a Responses stream needs no [DONE].
 
 
-class _OutputTextDelta(Struct):
+class _OutputTextDelta(Struct, gc=False):
     """The usual event: what `ResponsesStream.on_event` reads of an output_text delta whose
     indexes are given, other fields left alone as there; any other shape (a bool or float
     index too) is refused with ValueError."""
