@@ -24,26 +24,9 @@ from pathlib import Path
 
 import api_bodies
 import proxy_servers as servers
+from proxy_report import collapsed_stacks
 
 RATE = 500  # samples per second
-
-
-def collapsed(raw: str) -> tuple[Counter[str], Counter[str], int]:
-    """Inclusive and self samples per function, and the total, from py-spy's raw output."""
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    total = 0
-    for line in raw.splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        n = int(count)
-        total += n
-        frames = stack.split(";")
-        own[frames[-1]] += n
-        for frame in set(frames):
-            inclusive[frame] += n
-    return inclusive, own, total
 
 
 def profile(server: servers.Server, url: str, body: bytes, args: argparse.Namespace, workdir: Path):
@@ -87,7 +70,7 @@ def profile(server: servers.Server, url: str, body: bytes, args: argparse.Namesp
         spy.wait(args.seconds + 60)
         if spy.returncode != 0 or not out.exists():
             raise SystemExit(f"profile_vs_floor: py-spy failed ({spy.returncode})")
-        i, o, t = collapsed(out.read_text())
+        o, i, t = collapsed_stacks(out.read_text())
         inclusive += i
         own += o
         total += t

@@ -132,8 +132,8 @@ def py_spy_command(explicit: str | None) -> list[str] | None:
     return None
 
 
-def profile_top(raw: str, top: int) -> list[str]:
-    """Self and inclusive sample shares per function from py-spy's collapsed stacks."""
+def collapsed_stacks(raw: str) -> tuple[Counter[str], Counter[str], int]:
+    """Self and inclusive samples per function, and all samples, from py-spy's raw output."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
@@ -147,6 +147,12 @@ def profile_top(raw: str, top: int) -> list[str]:
         own[frames[-1]] += n
         for frame in set(frames):
             inclusive[frame] += n
+    return own, inclusive, total
+
+
+def profile_top(raw: str, top: int) -> list[str]:
+    """Self and inclusive sample shares per function from py-spy's collapsed stacks."""
+    own, inclusive, total = collapsed_stacks(raw)
     if not total:
         return ["(no samples)"]
     lines = [f"{total} samples; self time:"]

@@ -416,28 +416,19 @@ RESPONSES_EVENTS = st.one_of(
 @settings(max_examples=150, deadline=None)
 @given(st.lists(CHAT_EVENTS, max_size=12), st.lists(st.integers(1, 200), max_size=4))
 def test_chat_any_events_any_chunks(events: list[bytes], cuts: list[int]) -> None:
-    body = b"".join(events)
-    same_as_bytewise(ChatStream, body)
-    _same_in_chunks(ChatStream, body, cuts)
-    _same_as_written(ChatStream, events)
+    _same_every_way(ChatStream, events, cuts)
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(MESSAGES_EVENTS, max_size=12), st.lists(st.integers(1, 200), max_size=4))
 def test_messages_any_events_any_chunks(events: list[bytes], cuts: list[int]) -> None:
-    body = b"".join(events)
-    same_as_bytewise(MessagesStream, body)
-    _same_in_chunks(MessagesStream, body, cuts)
-    _same_as_written(MessagesStream, events)
+    _same_every_way(MessagesStream, events, cuts)
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(RESPONSES_EVENTS, max_size=12), st.lists(st.integers(1, 200), max_size=4))
 def test_responses_any_events_any_chunks(events: list[bytes], cuts: list[int]) -> None:
-    body = b"".join(events)
-    same_as_bytewise(ResponsesStream, body)
-    _same_in_chunks(ResponsesStream, body, cuts)
-    _same_as_written(ResponsesStream, events)
+    _same_every_way(ResponsesStream, events, cuts)
 
 
 def _gemini_chunk(text: object, index: object = 0, **extra: object) -> dict:
@@ -496,9 +487,7 @@ GEMINI_EVENTS = st.one_of(
 @given(st.lists(GEMINI_EVENTS, max_size=12), st.lists(st.integers(1, 200), max_size=4))
 def test_gemini_any_events_any_chunks(events: list[bytes], cuts: list[int]) -> None:
     body = b"".join(events)
-    same_as_bytewise(GeminiStream, body)
-    _same_in_chunks(GeminiStream, body, cuts)
-    _same_as_written(GeminiStream, events)
+    _same_every_way(GeminiStream, events, cuts)
     # The same chunks as one JSON array: each element read as it ends, the usual ones at once.
     elements = [event[6:-2] for event in events if event.startswith(b"data: ")]
     array = b"[" + b",".join(elements) + b"]"
@@ -511,6 +500,14 @@ def test_gemini_any_events_any_chunks(events: list[bytes], cuts: list[int]) -> N
     whole.feed(array)
     if b"{bad" not in array:  # (the array's splitter reads a broken element differently)
         assert json.dumps(whole.response()) == json.dumps(slow.response())
+
+
+def _same_every_way(make, events: list[bytes], cuts: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """Whole, byte by byte, cut at `cuts`, and an event a read: the same notes and response."""
+    body = b"".join(events)
+    same_as_bytewise(make, body)
+    _same_in_chunks(make, body, cuts)
+    _same_as_written(make, events)
 
 
 def _same_as_written(make, events: list[bytes]) -> None:  # type: ignore[no-untyped-def]
