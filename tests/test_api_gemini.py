@@ -20,7 +20,7 @@ from albicilla.apis.gemini import (
     error_body,
     owns,
 )
-from albicilla.apis.gemini_stream import JsonArraySplitter
+from albicilla.apis.json_array import JsonArraySplitter
 from albicilla.errors import (
     InvalidRequest,
     PayloadTooLarge,

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import albicilla.apis.chat_choices
 import albicilla.apis.chat_stream
 import albicilla.apis.sse
 import albicilla.apis.sse_usual
@@ -320,6 +321,7 @@ def test_accumulators_hold_a_decoder_instead_of_extending_it(stream):
         albicilla.apis.sse_usual,
         albicilla.apis.stream,
         albicilla.apis.chat_stream,
+        albicilla.apis.chat_choices,
     ],
 )
 def test_modules_import_only_the_standard_library_and_each_other(module):
@@ -330,9 +332,15 @@ def test_modules_import_only_the_standard_library_and_each_other(module):
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             imported.add((node.module or "").split(".")[0])
         elif isinstance(node, ast.ImportFrom):
-            # Inside the package only accumulator -> stream -> sse -> sse_usual; outside it
-            # only the one JSON module.
-            allowed = {(1, "stream"), (1, "sse"), (1, "sse_usual"), (2, "jsonio")}
+            # Inside the package only accumulator -> stream -> sse -> sse_usual, and the chat
+            # accumulator -> its choices' rules; outside it only the one JSON module.
+            allowed = {
+                (1, "stream"),
+                (1, "sse"),
+                (1, "sse_usual"),
+                (1, "chat_choices"),
+                (2, "jsonio"),
+            }
             assert (node.level, node.module) in allowed, node.module
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
 

@@ -10,7 +10,8 @@ from urllib.parse import parse_qsl
 
 from ..errors import ProxyError
 from .api_keys import header_key
-from .gemini_stream import JsonArraySplitter, ResponseMerger, read_usual_chunk
+from .gemini_stream import ResponseMerger, read_usual_chunk
+from .json_array import JsonArraySplitter
 from .stream import SSEStream, parse_data
 
 # Flask rules: the model is a path segment ending in the method name.
