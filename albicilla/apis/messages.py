@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from ..errors import ProxyError
-from ..jsonio import Struct, dumps, loads_native, native_reader
+from ..jsonio import Struct, dumps, native_reader
 from .messages_stream import MessageAccumulator
 from .stream import SSEStream, parse_data
 
@@ -117,21 +117,16 @@ class MessagesStream(SSEStream):
                         parts.append(event.delta.text)
                         continue
             held_index = parts = None
-            try:
-                obj = loads_native(data)
-            except (ValueError, RecursionError):  # not UTF-8 or not plain JSON: the full way
-                self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
-            else:
-                self._on_object(name.decode("utf-8", "replace"), obj, data)
+            self.on_raw_event(name, data)
 
     def on_event(self, event: str, data: str) -> None:
         try:
             obj = parse_data(data)
         except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
             obj = None
-        self._on_object(event, obj, data)
+        self.on_object(event, obj, data)
 
-    def _on_object(self, event: str, obj: Any, raw: str | bytes) -> None:
+    def on_object(self, event: str, obj: Any, raw: str | bytes) -> None:
         """An event's data read as JSON (as `parse_data` reads it; None when it is not), and
         the data itself, for the error and the notes."""
         kind = obj.get("type") if isinstance(obj, dict) else None

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from ..errors import ProxyError
-from ..jsonio import Struct, dumps, loads_native, native_reader
+from ..jsonio import Struct, dumps, native_reader
 from .responses_stream import DELTAS, DONES, PARTS, OutputItems
 from .stream import SSEStream, parse_data
 
@@ -147,13 +147,7 @@ class ResponsesStream(SSEStream):
                         continue
             held_output, held_content, fragments = -1, -1, None
             self._sequence = last
-            try:
-                obj = loads_native(data)
-            except (ValueError, RecursionError):  # not UTF-8 or not plain JSON: the full way
-                self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
-            else:
-                if self._terminal is None:
-                    self._on_object(name.decode("utf-8", "replace"), obj)
+            self.on_raw_event(name, data)
             last = self._sequence
         self._sequence = last
 
@@ -168,10 +162,12 @@ class ResponsesStream(SSEStream):
             else:
                 self.note(f"unparsable event: {data[:60]!r}")
             return
-        self._on_object(event, obj)
+        self.on_object(event, obj, data)
 
-    def _on_object(self, event: str, obj: Any) -> None:
+    def on_object(self, event: str, obj: Any, raw: str | bytes) -> None:
         """An event's data, read as JSON (as `parse_data` reads it)."""
+        if self._terminal is not None:
+            return  # nothing after the terminal event changes the record
         if not isinstance(obj, dict):
             self.note(f"event {event!r} is not a JSON object")
             return

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..jsonio import loads_for_record
+from ..jsonio import loads_for_record, loads_native
 from .sse import SSEDecoder
 
 
@@ -48,6 +48,21 @@ class SSEStream:
 
     def on_event(self, event: str, data: str) -> None:
         raise NotImplementedError
+
+    def on_raw_event(self, name: bytes, data: bytes) -> None:
+        """One event of one data line, raw: read from its bytes by msgspec when it takes them
+        (`on_object`, with the same value `parse_data` gives), else the full way (`on_event`)."""
+        try:
+            obj = loads_native(data)
+        except (ValueError, RecursionError):  # not UTF-8 or not plain JSON: the full way
+            self.on_event(name.decode("utf-8", "replace"), data.decode("utf-8", "replace"))
+        else:
+            self.on_object(name.decode("utf-8", "replace"), obj, data)
+
+    def on_object(self, event: str, obj: Any, raw: str | bytes) -> None:
+        """An event's data read as JSON, and the data itself (for errors and notes); by default
+        handed to `on_event` as text."""
+        self.on_event(event, raw if isinstance(raw, str) else raw.decode("utf-8", "replace"))
 
     def on_events(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
         """A run of events of one data line each, raw (see SSEDecoder): each to `on_event`,
