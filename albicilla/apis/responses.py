@@ -22,7 +22,14 @@ SNAPSHOTS = frozenset({"response.created", "response.in_progress", "response.que
 NO_TERMINAL = "upstream stream ended without response.completed"
 # A hostile or broken upstream must not grow the record without bound through notes.
 _MAX_ERROR_TEXT = 300
-# The base decoder's note at a close without [DONE]: a Responses stream needs no [DONE].
+# What `on_object` does with an event, by its type, found with one lookup: the whole response
+# (a snapshot or the terminal event), an output item, or a text delta, whole text or part.
+_WHOLE, _ITEM, _TEXT = "whole", "item", "text"
+_ROLES = {
+    **dict.fromkeys(SNAPSHOTS | TERMINAL, _WHOLE),
+    **dict.fromkeys(("response.output_item.added", "response.output_item.done"), _ITEM),
+    **dict.fromkeys([*DELTAS, *DONES, *PARTS], _TEXT),
+}
 
 
 class _OutputTextDelta(Struct, gc=False):
@@ -174,13 +181,19 @@ class ResponsesStream(SSEStream):
         kind = obj.get("type")
         if not isinstance(kind, str) or not kind:
             kind = event
-        self._check_sequence(obj.get("sequence_number"))
-        if kind == "error" or (kind not in TERMINAL and kind not in SNAPSHOTS and obj.get("error")):
+        number = obj.get("sequence_number")
+        if type(number) is int:  # (the usual case inline: a number past the last)
+            if self._sequence is None or number > self._sequence:
+                self._sequence = number
+            else:
+                self._check_sequence(number)
+        role = _ROLES.get(kind)
+        if kind == "error" or (role is not _WHOLE and obj.get("error")):
             nested = obj.get("error")
             if isinstance(nested, str):
                 nested = {"message": nested}
             self._record_error(nested if isinstance(nested, dict) else obj)
-        elif kind in SNAPSHOTS or kind in TERMINAL:
+        elif role is _WHOLE:
             response = obj.get("response")
             if not isinstance(response, dict):
                 self.note(f"{kind} without a response object")
@@ -188,13 +201,13 @@ class ResponsesStream(SSEStream):
                 self._snapshot = response
             else:
                 self._final, self._terminal = response, kind
-        elif kind in ("response.output_item.added", "response.output_item.done"):
+        elif role is _ITEM:
             index, item = obj.get("output_index"), obj.get("item")
             if _is_output_index(index) and isinstance(item, dict):
                 self._items.set_item(index, item, done=kind.endswith("done"))
             else:
                 self.note(f"{kind} without a usable item or output_index")
-        elif kind in DELTAS or kind in DONES or kind in PARTS:
+        elif role is _TEXT:
             index = obj.get("output_index")
             if not _is_output_index(index):  # some imitation servers send only the item_id
                 index = self._items.index_of(obj.get("item_id"))

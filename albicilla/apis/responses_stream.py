@@ -81,10 +81,11 @@ class OutputItems:
             if not isinstance(part, dict) or not _is_index(position):
                 return f"{kind} without a usable part or {index_key}"
             item = self._item(index, "reasoning" if key == "summary" else "message")
-            _put(item, (key, position), part)
-            texts = self._texts.get(index, {})
-            for path in [p for p in texts if p[:2] == (key, position)]:
-                del texts[path]  # the part as given replaces the deltas before it
+            _put_part(item, key, position, part)
+            texts = self._texts.get(index)
+            if texts:
+                for path in [p for p in texts if p[:2] == (key, position)]:
+                    del texts[path]  # the part as given replaces the deltas before it
             return None
         whole = DONES.get(kind)
         delta_kind, value_key = whole if whole else (kind, "delta")
@@ -92,19 +93,24 @@ class OutputItems:
         value = data.get(value_key)
         if not isinstance(value, str):
             return f"{kind} without a text {value_key}"
-        path: Path = (field,)
-        if index_key is not None:
+        if index_key is None:  # a call's text: on the item itself
+            path: Path = (field,)
+            holder: dict[str, Any] = self._item(index, item_type)
+        else:  # a part's text (part_type is given for these)
             position = _part_index(data, index_key)
             if not _is_index(position):
                 return f"{kind} without a usable {index_key}"
-            path = (_LIST_OF[index_key], position, field)
-        item = self._item(index, item_type)
-        if part_type and not isinstance(_get(item, path[:2]), dict):
-            _put(item, path[:2], {"type": part_type})
+            key = _LIST_OF[index_key]
+            path = (key, position, field)
+            item = self._item(index, item_type)
+            part = _part(item, key, position)
+            holder = part if isinstance(part, dict) else {"type": part_type}
+            if holder is not part:
+                _put_part(item, key, position, holder)
         texts = self._texts.setdefault(index, {})
         fragments = texts.get(path)
         if whole or fragments is None:
-            held = "" if whole else _get(item, path)
+            held = "" if whole else holder.get(field)
             fragments = texts[path] = [held if isinstance(held, str) else ""]
         fragments.append(value)
         return None
@@ -143,6 +149,20 @@ def _part_index(data: dict[str, Any], key: str) -> Any:
 
 def _is_index(value: Any) -> bool:
     return type(value) is int and 0 <= value < MAX_PART_INDEX
+
+
+def _part(item: dict[str, Any], key: str, position: int) -> Any:
+    """`item[key][position]`, or None when there is no such part."""
+    parts = item.get(key)
+    return parts[position] if isinstance(parts, list) and position < len(parts) else None
+
+
+def _put_part(item: dict[str, Any], key: str, position: int, part: Any) -> None:
+    """Set `item[key][position]`, the list made or padded as `_put` makes it."""
+    parts = item.get(key)
+    if not isinstance(parts, list):
+        parts = item[key] = []
+    _set(parts, position, part)
 
 
 def _get(item: dict[str, Any], path: Path) -> Any:

@@ -179,12 +179,15 @@ class SSEDecoder:
         between events, goes to `on_events` as it is; False (nothing read) for any other."""
         if self._first_line or self._partial or self._held or self._data or self._size:
             return False
+        # Its line breaks found from the start (memchr, stopping early), not counted: a long
+        # chunk of many events is told apart at its first event's end.
         if chunk[:6] == b"data: ":
-            if self._event or chunk.count(b"\n") != 2:
+            if self._event or chunk.find(b"\n") != len(chunk) - 2:
                 return False
             name, data = b"", chunk[6:-2]
         elif chunk[:7] == b"event: ":
-            if self._event or chunk.count(b"\n") != 3:
+            line_end = chunk.find(b"\n")
+            if self._event or chunk.find(b"\n", line_end + 1) != len(chunk) - 2:
                 return False
             name, found, data = chunk[7:-2].partition(b"\ndata: ")
             if not found:
@@ -224,7 +227,10 @@ class SSEDecoder:
             return chunk  # (a byte order mark too, at the stream's start)
         names, datas = events
         self._first_line = False
-        first = chunk.find(b"data: [DONE]", 0, end)  # perhaps only inside a value
+        # A value that starts with [DONE] sorts before b"[DONF"; the usual values, JSON
+        # objects, all sort after it, and their least is found in one pass of compares that
+        # stop early. Else the search: perhaps only inside a value.
+        first = -1 if min(datas) >= b"[DONF" else chunk.find(b"data: [DONE]", 0, end)
         if first == end - 8 - len(datas[-1]):  # it starts the last data line: that one ends it
             self._done = True
             del datas[-1]
