@@ -193,7 +193,9 @@ def client_headers(
     pairs: Iterable[tuple[str, str]], *, decoded: bool, keep_length: bool = False
 ) -> list[tuple[str, str]]:
     """Upstream response headers to give the client."""
-    pairs = list(pairs)
+    # A comprehension, not list(): list() asks for the length first, and urllib3's items view
+    # counts it by walking all the headers once more.
+    pairs = [pair for pair in pairs]  # noqa: C416
     dropped = HOP_BY_HOP | _connection_tokens(pairs)
     if not keep_length:
         dropped = dropped | {"content-length"}
