@@ -103,10 +103,12 @@ class Upstream:
         api = api_for_path(path)
         return self.api_bases[api.path] if api is not None else self.base
 
-    def url(self, path: str, query: bytes = b"") -> str:
+    def url(self, path: str, query: bytes = b"", base: str | None = None) -> str:
         """The upstream URL: the path quoted as requests would, the query as the client sent it,
-        only the bytes a request line cannot carry percent-encoded, each byte on its own."""
-        url = self._prepared[self.base_for(path)] + quote(path, safe=_SAFE_PATH_CHARS)
+        only the bytes a request line cannot carry percent-encoded, each byte on its own.
+        `base`: the path's base, when the caller has looked it up already."""
+        base = self.base_for(path) if base is None else base
+        url = self._prepared[base] + quote(path, safe=_SAFE_PATH_CHARS)
         if query:
             # Not requote_uri: it reads the bytes as text and encodes them again as UTF-8, so a
             # raw "é" (C3 A9) went upstream as %C3%83%C2%A9, and it rewrites escapes (%41 -> A).
@@ -127,10 +129,10 @@ class Upstream:
         prepared = requests.PreparedRequest()
         try:
             prepared.method = method.upper()
-            prepared.url = self.url(path, query)
+            base = self.base_for(path)
+            prepared.url = self.url(path, query, base)
             prepared.headers = CaseInsensitiveDict(headers)
             prepared.prepare_body(body, None)
-            base = self.base_for(path)
             if base in self._with_credentials:  # user:password@ in the endpoint URL
                 prepared.prepare_auth(None, prepared.url)
             if self._adapter is None:
