@@ -1,11 +1,16 @@
 """Compare checkouts of the proxy side by side: one nginx, wrk runs interleaved, CPU per request.
 
     uv run python bench/ab_proxy.py main=. candidate=/tmp/scratch --rounds 3
+    uv run python bench/ab_proxy.py floor=logging main=. --api messages --stream
 
 Each NAME=DIR is a directory holding `wsgi.py`, `gunicorn.conf.py` and `albicilla/` (a copy of
 the repository is enough); each runs as `gunicorn wsgi:app` with 2 gevent workers in front of
-the same nginx. Every round runs each test on every checkout, the order rotated. The CPU time
-the workers spend per request is the figure least disturbed by other load on the machine.
+the same nginx. NAME=logging is the logging floor (bench/logging_floor.py) instead. Every
+round runs each test on every checkout, the order rotated. The CPU time the workers spend per
+request is the figure least disturbed by other load on the machine.
+
+`--api` picks the logged API (chat by default) and `--stream` its 50-event stream instead of a
+JSON answer (the bodies of bench/api_bodies.py, as in `bench/run proxy`).
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
+import api_bodies
 import proxy_servers as servers
-from bench_proxy import chat_body
 
 TESTS = {"c1": (1, 1), "c64": (64, 2)}  # connections, wrk threads
 
@@ -30,29 +35,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--tests", default="c1,c64", help="c1 (latency), c64 (throughput)")
+    parser.add_argument("--api", default="chat", choices=api_bodies.NAMES)
+    parser.add_argument("--stream", action="store_true", help="50-event streams, not JSON")
     args = parser.parse_args(argv)
-    checkouts = {}
+    checkouts: dict[str, Path | None] = {}
     for item in args.checkouts:
         name, _, path = item.partition("=")
-        if not path or not (Path(path) / "wsgi.py").is_file():
-            parser.error(f"{item!r}: expected NAME=DIR with DIR/wsgi.py")
-        checkouts[name] = Path(path).resolve()
+        if path == "logging":
+            checkouts[name] = None
+        elif not path or not (Path(path) / "wsgi.py").is_file():
+            parser.error(f"{item!r}: expected NAME=DIR with DIR/wsgi.py, or NAME=logging")
+        else:
+            checkouts[name] = Path(path).resolve()
     tests = [t for t in args.tests.split(",") if t in TESTS]
-    body = chat_body("bench-model")
+    if not tests:
+        parser.error(f"--tests: none of {args.tests!r} is one of {', '.join(TESTS)}")
+    path = api_bodies.url_path(args.api, "bench-model", stream=args.stream)
+    body = api_bodies.request_body(args.api, "bench-model", stream=args.stream)
     results: dict[tuple[str, str], list[dict]] = {}
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="albench-ab-")))
         nginx = stack.enter_context(servers.nginx(workdir))
+        upstream = nginx.url + ("/sse/v1" if args.stream else "/v1")
         proxies = {
             name: stack.enter_context(
-                servers.albicilla(nginx.url + "/v1", workdir, repo=path, name=name)
+                servers.logging_floor(upstream, workdir, name=name)
+                if repo is None
+                else servers.albicilla(upstream, workdir, repo=repo, name=name)
             )
-            for name, path in checkouts.items()
+            for name, repo in checkouts.items()
         }
         names = list(proxies)
         for name in names:  # warm-up
             servers.run_wrk(
-                proxies[name].url + "/v1/chat/completions",
+                proxies[name].url + path,
                 body,
                 connections=64,
                 threads=2,
@@ -66,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                     proxy = proxies[name]
                     cpu = proxy.cpu_seconds()
                     out = servers.run_wrk(
-                        proxy.url + "/v1/chat/completions",
+                        proxy.url + path,
                         body,
                         connections=connections,
                         threads=threads,

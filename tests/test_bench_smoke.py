@@ -151,6 +151,48 @@ def test_the_profile_beside_the_logging_floor_runs(kind):
     assert "logging_floor.py" in done.stdout and "albicilla/proxy/views.py" in done.stdout
 
 
+def test_the_side_by_side_bench_runs_the_logging_floor_beside_a_checkout():
+    need.program("wrk")
+    need.program("nginx", "/usr/sbin/nginx")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "ab_proxy.py"),
+            "floor=logging",
+            f"main={ROOT}",
+            "--api",
+            "messages",
+            "--stream",
+            "--rounds",
+            "1",
+            "--seconds",
+            "1",
+            "--tests",
+            "c64",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    medians = done.stdout.split("medians over rounds:")[1].split()
+    # One line per checkout, every stream answered without an error.
+    assert medians[:2] == ["c64", "floor"] and "main" in medians
+    assert "errors 0" in done.stdout and done.stdout.count("errors 0") == 2, done.stdout
+
+
+def test_the_side_by_side_bench_refuses_an_unknown_test():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "ab_proxy.py"), f"main={ROOT}", "--tests", "c9"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "--tests" in done.stderr.splitlines()[-1], done.stderr
+
+
 def gemini_record(response: dict, *, complete: bool = True) -> dict:
     return {
         "endpoint": "/v1beta/models/{model}:streamGenerateContent",
