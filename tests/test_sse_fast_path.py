@@ -122,6 +122,37 @@ def test_the_rest_after_the_last_whole_event_waits_for_the_next_chunk() -> None:
     ]
 
 
+NAMED = b"event: a\ndata: 1\n\nevent: b\ndata: 2\n\nevent: c\ndata: 3\n\nevent: d\ndata: 4\n\n"
+
+
+@pytest.mark.parametrize("at", range(len(b"event: a\ndata: 1\n\nevent: b\ndata: 2\n\n") + 1, 50))
+def test_an_event_cut_by_a_read_is_read_at_once_with_the_next_chunk(at: int) -> None:
+    """Cut anywhere inside the third event: the first two are read at once, then the third
+    (its start held as it came) and the fourth in one batch, as the usual upstream's body
+    arrives in a few reads."""
+    fast = run([NAMED[:at], NAMED[at:]])
+    assert fast.batches == [2, 2], fast.batches
+    assert fast.seen == run(bytewise(NAMED)).seen
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [b"e", b"event: c", b"event: c\n", b"event: c\nda", b"data: 3", b"data: 3\n", b"data: 3\r"],
+)
+def test_what_ends_a_held_start_is_what_ends_it_read_line_by_line(tail: bytes) -> None:
+    """A stream that stops after a held start: the bytes that end it, for the proxy's own
+    closing event, are those of the same bytes read one at a time."""
+    fast, slow = Recorder(), Recorder()
+    fast.feed(data(1) + data(2) + tail)
+    for piece in bytewise(data(1) + data(2) + tail):
+        slow.feed(piece)
+    assert fast.batches == [2]  # the two whole events were read at once, the rest held
+    assert fast.unfinished_tail() == slow.unfinished_tail()
+    fast.close()
+    slow.close()
+    assert fast.seen == slow.seen
+
+
 def test_an_oversized_event_in_a_chunk_is_dropped_as_line_by_line() -> None:
     body = data(1) + b"data: " + b"x" * 100 + b"\n\n" + data(3)
     fast = run([body], max_bytes=64)

@@ -19,6 +19,10 @@ MAX_NOTES = 20
 # Smaller chunks (an event or two, or pieces of one) are read line by line: reading them at
 # once gains nothing, and even looking for whole events in them costs (bench_rebuild --chunk).
 _AT_ONCE = 1024
+# The start of an event that a chunk read at once ends with (the read cut it) is kept as it
+# came and read with the next chunk as if the two had come as one: the usual upstream's body
+# arrives in two or three reads cut anywhere, and the cut event would otherwise split a run of
+# whole events in two and go line by line.
 # Events read on the fast path: their names and their data, the raw bytes of one line each.
 RawEvents = Callable[[Sequence[bytes], Sequence[bytes]], None]
 
@@ -38,7 +42,8 @@ class SSEDecoder:
     owner adds with `note`, are kept in `notes`.
 
     A chunk that starts at an event's start and holds whole events of one data line each (the
-    usual chunk) is read at once. An event of one data line (the usual event) goes to
+    usual chunk) is read at once; an event it ends with the start of waits, as it came, for the
+    next chunk, and is read with it. An event of one data line (the usual event) goes to
     `on_events`, with the others of its chunk when the chunk was read at once: their names and
     data as two sequences of raw bytes (decoded as UTF-8 with "replace" by the consumer, or
     handed on to `on_event`, which `on_events` does by default); an event of several data
@@ -69,6 +74,7 @@ class SSEDecoder:
         self._event = b""  # the event's name, raw
         self._closed = False
         self._done = False
+        self._raw = b""  # the cut start of an event after whole events read at once, unread
 
     @property
     def done(self) -> bool:
@@ -93,6 +99,7 @@ class SSEDecoder:
         """The line breaks that end what the stream left unfinished, so that bytes sent after
         it start a new event: a cut data line is only ended (the next event takes it in), and
         complete data lines still waiting are ended as an event of their own."""
+        self._read_held()
         partial = self._partial
         if partial or self._held:
             if not partial or partial[0].startswith(b"data"):
@@ -106,6 +113,8 @@ class SSEDecoder:
         """Take the next bytes of the stream; the events they complete go to `on_event`."""
         if self._done or self._closed or not chunk:
             return
+        if self._raw:  # the cut event's start comes first: the two are read as one chunk
+            chunk, self._raw = self._raw + chunk, b""
         if self._skip_lf:
             self._skip_lf = False
             if chunk[0] == 0x0A:
@@ -115,9 +124,13 @@ class SSEDecoder:
         if chunk[-2:] == b"\n\n" and self._one_event(chunk):  # the read of one usual event
             return
         if len(chunk) >= _AT_ONCE and chunk.find(b"\n") < len(chunk) - 2:  # not one line
-            chunk = self._whole_events(chunk)  # what is left: the usual chunk leaves nothing
-            if not chunk or self._done:
+            rest = self._whole_events(chunk)  # what is left: the usual chunk leaves nothing
+            if not rest or self._done:
                 return
+            if len(rest) < len(chunk):  # an event's start, cut: read with the next chunk
+                self._raw = rest
+                return
+            chunk = rest
         if b"\n" not in chunk and b"\r" not in chunk:  # the held line goes on
             partial = self._partial
             held = self._held = (self._held or sum(map(len, partial))) + len(chunk)
@@ -205,7 +218,8 @@ class SSEDecoder:
     def _whole_events(self, chunk: bytes) -> bytes:
         """The whole events the chunk starts with (after the end of one under way, read line
         by line), read at once when they all have the usual form (else none); returns the
-        bytes not read.
+        bytes not read. When some were read, those bytes start an event, and nothing of an
+        event is held (no line, data or name): they may wait for the next chunk as they are.
 
         The usual form is `usual_events`'s.
         """
@@ -242,6 +256,13 @@ class SSEDecoder:
         if datas:
             self.on_events(names[: len(datas)], datas)
         return chunk[end:]
+
+    def _read_held(self) -> None:
+        """Read the held start of an event line by line, as if it had not been held. (It holds
+        no blank line, so it ends no event: holding it delayed none.)"""
+        if self._raw:
+            raw, self._raw = self._raw, b""
+            self.feed(raw)  # (shorter than _AT_ONCE or not: it holds no blank line)
 
     def _each_event(self, names: Sequence[bytes], datas: Sequence[bytes]) -> None:
         on_event = self.on_event
