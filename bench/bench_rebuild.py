@@ -6,8 +6,9 @@
 The streams are the proxy benchmark's own (bench/api_bodies.py: what nginx serves in
 `bench/run proxy` phase 4). For each API it times, in this process, the whole record-side work
 of a stream (the API's accumulator fed the body, closed, asked for its response, which is
-serialised as the record's line) and, for
-scale, one `json.loads` per event and one `json.loads` of all the events joined into a list.
+serialised as the record's line), the logging floor's work on the same reads (each line parsed
+once with msgspec, the text joined and serialised: bench/logging_floor.py) and, for scale, one
+`json.loads` per event and one `json.loads` of all the events joined into a list.
 Microseconds per stream, the minimum over rounds: other load only ever adds to it. To compare
 two checkouts side by side, run it twice with `PYTHONPATH=<checkout>`, alternating.
 """
@@ -25,6 +26,7 @@ from functools import partial
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import api_bodies  # noqa: E402
+import logging_floor  # noqa: E402
 
 from albicilla.apis import LoggedApi, api_for_path  # noqa: E402
 from albicilla.logs.store import serialize_record  # noqa: E402
@@ -37,6 +39,15 @@ def rebuild(api: LoggedApi, chunks: list[bytes]) -> object:
         stream.feed(chunk)
     stream.close()
     return serialize_record({"response": stream.response()})
+
+
+def floor_parse(path: str, chunks: list[bytes]) -> object:
+    """What the logging floor does with the same reads for its record."""
+    texts: list[str] = []
+    held = b""
+    for chunk in chunks:
+        held, _ = logging_floor.read_chunk(path, held, chunk, texts)
+    return logging_floor.serialize_reply(texts)
 
 
 def parse_each(events: list[bytes]) -> object:
@@ -80,12 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     fed = ", fed as written (one read per write)" if args.as_written else fed
     print(f"us per stream, minimum over {args.rounds} rounds of {args.streams}{fed}:")
     print(
-        f"{'api':10s} {'events':>6s} {'rebuild':>8s} {'json/event':>10s} {'json joined':>11s} "
-        f"{'/ joined':>10s}"
+        f"{'api':10s} {'events':>6s} {'rebuild':>8s} {'log floor':>9s} {'json/event':>10s} "
+        f"{'json joined':>11s} {'/ joined':>10s}"
     )
     for name in api_bodies.NAMES:
         body = api_bodies.stream_body(name, args.tokens)
-        api = api_for_path(api_bodies.url_path(name, "bench-sse", stream=True).split("?")[0])
+        path = api_bodies.url_path(name, "bench-sse", stream=True).split("?")[0]
+        api = api_for_path(path)
         assert api is not None, name
         events = [line[6:] for line in body.split(b"\n") if line.startswith(b"data: {")]
         joined = b"[" + b",".join(events) + b"]"
@@ -95,11 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.as_written:
             chunks = api_bodies.stream_writes(name, args.tokens)
         rebuilt = best_us(partial(rebuild, api, chunks), args.rounds, args.streams)
+        floor = best_us(partial(floor_parse, path, chunks), args.rounds, args.streams)
         per_event = best_us(partial(parse_each, events), args.rounds, args.streams)
         at_once = best_us(partial(json.loads, joined), args.rounds, args.streams)
         print(
-            f"{name:10s} {len(events):6d} {rebuilt:8.0f} {per_event:10.0f} {at_once:11.0f} "
-            f"{rebuilt / at_once:9.2f}x"
+            f"{name:10s} {len(events):6d} {rebuilt:8.0f} {floor:9.0f} {per_event:10.0f} "
+            f"{at_once:11.0f} {rebuilt / at_once:9.2f}x"
         )
     return 0
 

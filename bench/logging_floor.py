@@ -86,6 +86,30 @@ def delta_text(path: str, event: Any) -> str | None:
     return None
 
 
+def read_chunk(path: str, held: bytes, chunk: bytes, texts: list[str]) -> tuple[bytes, bool]:
+    """One read of a stream, after the line it cut (`held`): each whole line parsed once, the
+    text deltas appended to `texts`; returns the new cut line and whether the stream ended."""
+    lines = (held + chunk).split(b"\n")
+    held = lines.pop()
+    ended = False
+    for line in lines:
+        if line.startswith(b"data: {"):
+            event = _decode(line[6:])
+            text = delta_text(path, event)
+            if text:
+                texts.append(text)
+            ended = ended or event.get("type") in _TERMINAL
+        elif line.startswith(b"data: [DONE]"):
+            ended = True
+    return held, ended
+
+
+def serialize_reply(texts: list[str]) -> bytes:
+    """A stream's reply as the logging floor's record holds it, serialised with its encoder
+    (what bench_rebuild.py sets beside Albicilla's rebuilt response)."""
+    return _encode({"response": {"content": "".join(texts)}})
+
+
 class LoggingFloor:
     """One per worker, built on its first request: the upstream base, one adapter, the log."""
 
@@ -157,18 +181,7 @@ class LoggingFloor:
         written = False
         try:
             while chunk := raw.read1(READ_SIZE, decode_content=True):
-                lines = (held + chunk).split(b"\n")
-                held = lines.pop()
-                ended = False
-                for line in lines:
-                    if line.startswith(b"data: {"):
-                        event = _decode(line[6:])
-                        text = delta_text(path, event)
-                        if text:
-                            texts.append(text)
-                        ended = ended or event.get("type") in _TERMINAL
-                    elif line.startswith(b"data: [DONE]"):
-                        ended = True
+                held, ended = read_chunk(path, held, chunk, texts)
                 if ended and not written:
                     record["response"] = {"content": "".join(texts)}
                     self.append(record)
