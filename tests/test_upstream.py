@@ -5,13 +5,17 @@ from __future__ import annotations
 import http.cookiejar
 
 import pytest
+import requests
 import responses
+from requests.adapters import HTTPAdapter
 
 from albicilla.config import Settings
 from albicilla.errors import UpstreamTimeout, UpstreamUnavailable
 from albicilla.proxy.upstream import (
+    PoolPerBase,
     Upstream,
     UpstreamBroken,
+    build_session,
     client_headers,
     decodable_encodings,
     forward_headers,
@@ -169,3 +173,50 @@ def test_anthropic_paths_go_to_their_own_upstream():
     )
     assert upstream.url("/v1/messagesx") == "http://openai.test/v1/messagesx"
     assert upstream.url("/v1/responses") == "http://openai.test/v1/responses"
+
+
+def prepared(url: str) -> requests.PreparedRequest:
+    request = requests.PreparedRequest()
+    request.prepare(method="POST", url=url)
+    return request
+
+
+def test_the_pool_of_a_base_is_found_once_and_again_once_closed():
+    adapter = PoolPerBase(pool_connections=4, pool_maxsize=8, max_retries=0)
+    first = adapter.get_connection_with_tls_context(prepared("http://a.test:81/v1/x"), True)
+    # The same scheme, host and port: the pool requests' own lookup gives, without looking.
+    assert (
+        adapter.get_connection_with_tls_context(prepared("http://a.test:81/v1/y?q=1"), True)
+        is first
+    )
+    assert (
+        HTTPAdapter.get_connection_with_tls_context(adapter, prepared("http://a.test:81/z"), True)
+        is first
+    )
+    # Another port, another host, another scheme or other TLS settings: another pool.
+    others = [
+        adapter.get_connection_with_tls_context(prepared("http://a.test:82/v1/x"), True),
+        adapter.get_connection_with_tls_context(prepared("http://b.test:81/v1/x"), True),
+        adapter.get_connection_with_tls_context(prepared("https://a.test:81/v1/x"), True),
+        adapter.get_connection_with_tls_context(prepared("https://a.test:81/v1/x"), False),
+    ]
+    assert len({id(first), *map(id, others)}) == 5
+    assert (others[2].host, others[2].port, others[2].scheme) == ("a.test", 81, "https")
+    # The adapter closed: its pools with it, and the next request finds a working one.
+    adapter.close()
+    assert first.pool is None and all(pool.pool is None for pool in others)
+    again = adapter.get_connection_with_tls_context(prepared("http://a.test:81/v1/x"), True)
+    assert again is not first and again.pool is not None
+
+
+def test_requests_through_a_proxy_take_requests_own_way():
+    adapter = PoolPerBase(pool_connections=4, pool_maxsize=8, max_retries=0)
+    proxies = {"http": "http://proxy.test:3128"}
+    pool = adapter.get_connection_with_tls_context(prepared("http://a.test/v1/x"), True, proxies)
+    assert (pool.host, pool.port) == ("proxy.test", 3128)
+    direct = adapter.get_connection_with_tls_context(prepared("http://a.test/v1/x"), True)
+    assert (direct.host, direct.port) == ("a.test", 80)
+
+
+def test_the_session_sends_through_the_pool_per_base():
+    assert isinstance(build_session(4).get_adapter("http://a.test/"), PoolPerBase)

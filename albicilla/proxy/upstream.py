@@ -160,6 +160,42 @@ def _prepared_base(base: str) -> str:
     return probe.url[:-1]
 
 
+class PoolPerBase(HTTPAdapter):
+    """requests' adapter, finding the connection pool of a scheme, host and port once.
+
+    For every request, requests parses the URL, builds the key of its urllib3 pool (with the TLS
+    settings) and looks it up in the pool manager: about 25 us a request in a loaded worker
+    (bench/RESULTS.md). A proxy's only upstreams are its few bases, so the pool found for one is
+    kept, by the URL's start and the TLS settings, until the adapter closes (its pools with it).
+    The manager keeps `pool_connections` (4) pools, more than the three bases there can be, so
+    it never lets one of ours go. Requests through a proxy or with a client certificate take
+    requests' way.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pools: dict[tuple[Any, ...], Any] = {}
+
+    def get_connection_with_tls_context(
+        self, request: requests.PreparedRequest, verify: Any, proxies: Any = None, cert: Any = None
+    ) -> Any:
+        if proxies or cert is not None or not isinstance(request.url, str):
+            return super().get_connection_with_tls_context(request, verify, proxies, cert)
+        scheme, _, authority = request.url.split("/", 3)[:3]  # "http:", "", "host:port"
+        key = (scheme, authority, verify)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+            self._pools[key] = pool
+        return pool
+
+    def close(self) -> None:
+        pools, self._pools = self._pools, {}
+        super().close()
+        for pool in pools.values():
+            pool.close()
+
+
 def build_session(pool_size: int) -> requests.Session:
     session = requests.Session()
     session.trust_env = False
@@ -167,7 +203,7 @@ def build_session(pool_size: int) -> requests.Session:
     session.headers.clear()
     # One client's cookie must never reach another client's request.
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+    adapter = PoolPerBase(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
