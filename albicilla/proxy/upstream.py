@@ -169,7 +169,8 @@ class PoolPerBase(HTTPAdapter):
     kept, by the URL's start and the TLS settings, until the adapter closes (its pools with it).
     The manager keeps `pool_connections` (4) pools, more than the three bases there can be, so
     it never lets one of ours go. Requests through a proxy or with a client certificate take
-    requests' way.
+    requests' way. (`get_connection_with_tls_context` is the hook requests gives adapters that
+    subclass it since 2.32.2, the least version pyproject.toml takes.)
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
