@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import repeat
 
-from .sse_usual import usual_events
+from .sse_usual import cut_at_done, one_usual_event, usual_events
 
 # A line still waiting for its line break, and the data lines of an event not yet ended, are
 # held in memory: a broken upstream that never sends a line break must not grow them without end.
@@ -188,27 +187,14 @@ class SSEDecoder:
             self.on_event(event.decode("utf-8", "replace"), text)
 
     def _one_event(self, chunk: bytes) -> bool:
-        """A chunk that is one whole event of the usual form (see `usual_events`), arriving
+        """A chunk that is one whole event of the usual form (`one_usual_event`), arriving
         between events, goes to `on_events` as it is; False (nothing read) for any other."""
         if self._first_line or self._partial or self._held or self._data or self._size:
             return False
-        # Its line breaks found from the start (memchr, stopping early), not counted: a long
-        # chunk of many events is told apart at its first event's end.
-        if chunk[:6] == b"data: ":
-            if self._event or chunk.find(b"\n") != len(chunk) - 2:
-                return False
-            name, data = b"", chunk[6:-2]
-        elif chunk[:7] == b"event: ":
-            line_end = chunk.find(b"\n")
-            if self._event or chunk.find(b"\n", line_end + 1) != len(chunk) - 2:
-                return False
-            name, found, data = chunk[7:-2].partition(b"\ndata: ")
-            if not found:
-                return False
-        else:
+        event = None if self._event else one_usual_event(chunk)
+        if event is None:
             return False
-        if b"\r" in chunk:
-            return False
+        name, data = event
         if data[:6] == b"[DONE]":  # the openai SDK's test too
             self._done = True
         else:
@@ -241,18 +227,8 @@ class SSEDecoder:
             return chunk  # (a byte order mark too, at the stream's start)
         names, datas = events
         self._first_line = False
-        # A value that starts with [DONE] sorts before b"[DONF"; the usual values, JSON
-        # objects, all sort after it, and their least is found in one pass of compares that
-        # stop early. Else the search: perhaps only inside a value.
-        first = -1 if min(datas) >= b"[DONF" else chunk.find(b"data: [DONE]", 0, end)
-        if first == end - 8 - len(datas[-1]):  # it starts the last data line: that one ends it
+        if cut_at_done(datas, chunk, end):
             self._done = True
-            del datas[-1]
-        elif first >= 0:
-            starts = list(map(bytes.startswith, datas, repeat(b"[DONE]")))
-            if True in starts:
-                self._done = True
-                del datas[starts.index(True) :]
         if datas:
             self.on_events(names[: len(datas)], datas)
         return chunk[end:]
